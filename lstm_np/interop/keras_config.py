@@ -1,0 +1,310 @@
+"""Keras model configs (Keras 3 ``config.json`` and Keras 2 ``model_config``) -> lstm_np objects.
+
+A Keras config is a tree of ``{"class_name": ..., "config": {...}}`` entries (Keras 3 adds
+``"module"``). :func:`build` turns one entry into the lstm_np layer or model of the same class,
+with the same arguments; the weights are set afterwards by the file readers
+(:mod:`.keras_weights`). Arguments that only matter to training in Keras and that lstm_np does
+not implement (regularizers, constraints) are dropped with a warning; initializers are dropped
+silently (the loaded weights replace them); any other argument lstm_np does not know is refused
+unless it holds its default-like value (None/False).
+
+Keras docs: https://keras.io/api/models/model_saving_apis/model_saving_and_loading/
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+
+#: Keras class name -> lstm_np attribute holding the class (lstm_np.layers / lstm_np.models).
+_LAYER_CLASSES = ("LSTM", "GRU", "SimpleRNN", "Bidirectional", "TimeDistributed", "Dense",
+                  "Embedding", "RepeatVector", "Dropout", "Activation", "Masking", "Flatten")
+_MODEL_CLASSES = ("Sequential", "Functional", "Model")
+
+
+def supported_classes() -> list[str]:
+    """The Keras classes this lstm_np installation can load (those it implements)."""
+    from .. import layers
+
+    found = [n for n in _LAYER_CLASSES if hasattr(layers, n)]
+    return sorted(found) + ["InputLayer", *_MODEL_CLASSES]
+
+
+def unsupported(class_name: str, where: str) -> ValueError:
+    return ValueError(
+        f"{where}: layer class {class_name!r} is not supported by lstm_np. Supported Keras "
+        f"classes: {', '.join(supported_classes())}."
+    )
+
+
+def _accepted_args(cls) -> set[str]:
+    """Keyword arguments ``cls(...)`` accepts, through every ``__init__`` that forwards **kwargs."""
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        params = inspect.signature(init).parameters.values()
+        names |= {p.name for p in params if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            break
+    names.discard("self")
+    return names
+
+
+def policy_dtype(dtype, where: str) -> str:
+    """A Keras ``dtype`` entry (string or serialized DTypePolicy) -> "float32"/"float64"."""
+    if isinstance(dtype, dict):
+        dtype = dtype.get("config", {}).get("name", "float32")
+    if dtype is None:
+        return "float32"
+    if dtype in ("float32", "float64"):
+        return dtype
+    if dtype in ("mixed_float16", "mixed_bfloat16", "float16", "bfloat16"):
+        warnings.warn(f"{where}: Keras dtype policy {dtype!r} is computed in float32 by lstm_np "
+                      "(it has no half precision); expect ~1e-3 differences.", stacklevel=3)
+        return "float32"
+    return "float32"  # int inputs (InputLayer dtype int32) and the like
+
+
+def layer_kwargs(cls, class_name: str, config: dict, where: str, legacy: bool) -> dict:
+    """The lstm_np constructor arguments for a Keras layer config."""
+    accepted = _accepted_args(cls)
+    kwargs = {}
+    for key, value in config.items():
+        if key.endswith("_initializer") or key in ("quantization_config", "build_config"):
+            continue  # the loaded weights replace initial values; quantization is not kept
+        if key.endswith(("_regularizer", "_constraint")):
+            if value is not None:
+                warnings.warn(f"{where}: {key} is a training-time option lstm_np does not "
+                              "implement; it is dropped (outputs are unaffected).", stacklevel=3)
+            continue
+        if key == "dtype":
+            kwargs["dtype"] = policy_dtype(value, where)
+            continue
+        if key in ("activation", "recurrent_activation"):
+            if isinstance(value, dict):
+                raise ValueError(f"{where}: {key} is a custom object {value.get('class_name')!r}"
+                                 "; lstm_np supports the named Keras activations only.")
+            if legacy and value == "hard_sigmoid":
+                value = "hard_sigmoid_keras2"  # Keras 1/2's clip(0.2x + 0.5): see KERAS_NOTES
+        if key in accepted:
+            kwargs[key] = value
+        elif value not in (None, False, "", [], {}) and key not in _IGNORED:
+            raise ValueError(
+                f"{where}: Keras option {key}={value!r} of {class_name} is not supported by "
+                f"lstm_np (it accepts: {', '.join(sorted(accepted))})."
+            )
+    if "batch_shape" in kwargs and "batch_input_shape" in accepted:
+        kwargs["batch_input_shape"] = kwargs.pop("batch_shape")
+    return kwargs
+
+
+#: Keys Keras writes that carry nothing lstm_np computes differently without them.
+_IGNORED = {"trainable", "sparse", "ragged", "optional", "time_major", "input_length",
+            "use_cudnn", "implementation", "lora_rank", "lora_alpha", "noise_shape",
+            "data_format", "registered_name", "module"}
+
+
+def _entry(entry: dict) -> tuple[str, dict]:
+    return entry["class_name"], dict(entry.get("config", {}))
+
+
+def build(entry: dict, legacy: bool = False, where: str = "model"):
+    """Build the lstm_np layer/model for one Keras config entry (weights not set)."""
+    from .. import layers
+
+    class_name, config = _entry(entry)
+    name = config.get("name", class_name)
+    here = f"{where}/{name}" if where else name
+    if class_name == "Sequential":
+        return _build_sequential(config, legacy, here)
+    if class_name in ("Functional", "Model"):
+        return build_functional(config, legacy, here)
+    if class_name not in _LAYER_CLASSES or not hasattr(layers, class_name):
+        raise unsupported(class_name, here)
+    cls = getattr(layers, class_name)
+    if class_name in ("TimeDistributed", "Bidirectional"):
+        inner = build(config.pop("layer"), legacy, here)
+        backward = config.pop("backward_layer", None)
+        kwargs = layer_kwargs(cls, class_name, config, here, legacy)
+        if backward is not None and "backward_layer" in _accepted_args(cls):
+            kwargs["backward_layer"] = build(backward, legacy, here)
+        return _built(cls(inner, **kwargs), entry)
+    return _built(cls(**layer_kwargs(cls, class_name, config, here, legacy)), entry)
+
+
+def _built(layer, entry: dict):
+    """Build a layer from the input shape Keras recorded, so its weights can be set now."""
+    shape = (entry.get("build_config") or {}).get("input_shape")
+    if shape is not None and not layer.built and all(isinstance(d, (int, type(None)))
+                                                     for d in shape):
+        layer.build(tuple(shape))
+    return layer
+
+
+def _input(config: dict, legacy: bool, where: str):
+    from ..models import Input
+
+    shape = config.get("batch_shape") or config.get("batch_input_shape")
+    return Input(batch_shape=tuple(shape), name=config.get("name"),
+                 dtype=policy_dtype(config.get("dtype"), where))
+
+
+def _build_sequential(config: dict, legacy: bool, where: str):
+    from ..models import Sequential
+
+    items = []
+    for entry in config.get("layers", []):
+        class_name, cfg = _entry(entry)
+        if class_name == "InputLayer":
+            items.append(_input(cfg, legacy, where))
+        else:
+            items.append(build(entry, legacy, where))
+    model = Sequential(items, name=config.get("name"))
+    shape = config.get("build_input_shape")
+    if shape is not None and not any(_entry(e)[0] == "InputLayer" for e in config["layers"]) \
+            and not _has_declared_shape(items):
+        model.build(tuple(shape))
+    model._keras_layer_order = [m for m in items if _is_layer(m)]
+    return model
+
+
+def _is_layer(obj) -> bool:
+    from ..layers import Layer
+
+    return isinstance(obj, Layer) or hasattr(obj, "layers")
+
+
+def _has_declared_shape(items) -> bool:
+    return bool(items) and getattr(items[0], "batch_input_shape", None) is not None
+
+
+# ---------------------------------------------------------------------- functional graphs
+def _history_refs(node, legacy: bool):
+    """The (layer_name, node_index, tensor_index) triples a node's inputs come from."""
+    if legacy:  # Keras 2: [[name, node, tensor, kwargs], ...]
+        return [tuple(ref[:3]) for ref in node]
+    refs = []
+
+    def walk(obj):
+        if isinstance(obj, dict):
+            if obj.get("class_name") == "__keras_tensor__":
+                refs.append(tuple(obj["config"]["keras_history"]))
+            else:
+                for v in obj.values():
+                    walk(v)
+        elif isinstance(obj, (list, tuple)):
+            for v in obj:
+                walk(v)
+
+    walk(node)
+    return refs
+
+
+def _resolve(obj, tensor):
+    """Replace serialized Keras tensors in a node's args/kwargs by the lstm_np ones."""
+    if isinstance(obj, dict):
+        if obj.get("class_name") == "__keras_tensor__":
+            return tensor(*obj["config"]["keras_history"])
+        return {k: _resolve(v, tensor) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_resolve(v, tensor) for v in obj]
+    return obj
+
+
+def _map_refs(refs, tensor):
+    """``input_layers``/``output_layers``: one [name, node, tensor] triple or a list of them."""
+    if isinstance(refs, list) and len(refs) == 3 and isinstance(refs[0], str):
+        return tensor(*refs)
+    if isinstance(refs, dict):
+        return {k: _map_refs(v, tensor) for k, v in refs.items()}
+    return [_map_refs(r, tensor) for r in refs]
+
+
+def build_functional(config: dict, legacy: bool, where: str):
+    """Replay a Keras functional graph with lstm_np layers on lstm_np symbolic tensors."""
+    from ..models import Model
+
+    created: dict = {}       # layer name -> lstm_np layer, model or Input tensor
+    outputs: dict = {}       # layer name -> [outputs of call 0, call 1, ...]
+    pending: dict = {}       # layer name -> node data not yet replayed
+    order: list = []
+    for entry in config["layers"]:
+        class_name, cfg = _entry(entry)
+        name = entry.get("name", cfg.get("name"))
+        if class_name == "InputLayer":
+            created[name] = None
+            outputs[name] = [_input(cfg, legacy, where)]
+            continue
+        created[name] = build(entry, legacy, where)
+        order.append(created[name])
+        pending[name] = list(entry.get("inbound_nodes", []))
+
+    def tensor(layer_name, node_index, tensor_index):
+        if layer_name not in outputs:
+            raise ValueError(f"{where}: the graph refers to an unknown layer {layer_name!r}.")
+        if not legacy and _entry_class(config, layer_name) == "Functional" \
+                and created.get(layer_name) is not None:
+            node_index -= 1  # Keras counts a nested functional model's own node first
+        out = outputs[layer_name][node_index]
+        if isinstance(out, (list, tuple)):
+            return out[tensor_index]
+        if tensor_index != 0:
+            raise ValueError(f"{where}: layer {layer_name!r} has one output; the graph asks "
+                             f"for output {tensor_index}.")
+        return out
+
+    while any(pending.values()):
+        progressed = False
+        for name, nodes in pending.items():
+            while nodes and all(_ready(ref, outputs, created, config, legacy)
+                                for ref in _history_refs(nodes[0], legacy)):
+                node = nodes.pop(0)
+                outputs.setdefault(name, []).append(_replay(created[name], node, tensor, legacy))
+                progressed = True
+        if not progressed:
+            stuck = {n: len(v) for n, v in pending.items() if v}
+            raise ValueError(f"{where}: the functional graph cannot be resolved (loops or "
+                             f"missing layers); calls left for {stuck}.")
+    model = Model(_map_refs(config["input_layers"], tensor),
+                  _map_refs(config["output_layers"], tensor), name=config.get("name"))
+    model._keras_layer_order = order
+    return model
+
+
+def _entry_class(config, layer_name):
+    for entry in config["layers"]:
+        if entry.get("name", entry.get("config", {}).get("name")) == layer_name:
+            return entry["class_name"]
+    return None
+
+
+def _ready(ref, outputs, created, config, legacy) -> bool:
+    name, node_index = ref[0], ref[1]
+    if not legacy and _entry_class(config, name) == "Functional":
+        node_index -= 1
+    return len(outputs.get(name, [])) > node_index
+
+
+def _replay(layer, node, tensor, legacy: bool):
+    if legacy:
+        args = [tensor(*ref[:3]) for ref in node]
+        kwargs = dict(node[0][3]) if node and len(node[0]) > 3 and node[0][3] else {}
+        kwargs = _resolve_legacy_kwargs(kwargs, tensor)
+        return layer(args[0] if len(args) == 1 else args, **kwargs)
+    args = _resolve(node.get("args", []), tensor)
+    kwargs = {k: v for k, v in _resolve(node.get("kwargs", {}), tensor).items()
+              if not (k in ("mask", "training") and v in (None, False))}
+    return layer(*args, **kwargs)
+
+
+def _resolve_legacy_kwargs(kwargs: dict, tensor) -> dict:
+    """Keras 2 writes tensor kwargs (``initial_state``) as [name, node, tensor] triples."""
+    out = {}
+    for key, value in kwargs.items():
+        if key == "initial_state" and isinstance(value, list):
+            out[key] = [tensor(*v[:3]) for v in value]
+        elif key not in ("mask", "training"):
+            out[key] = value
+    return out
