@@ -6,7 +6,8 @@
 """
 
 from . import activations, initializers, ops
-from .layers import LSTM, Layer, Recurrent
+from .layers import GRU, LSTM, Bidirectional, Layer, Recurrent, SimpleRNN
 
 __version__ = "0.1.0"
-__all__ = ["LSTM", "Layer", "Recurrent", "activations", "initializers", "ops"]
+__all__ = ["LSTM", "GRU", "SimpleRNN", "Bidirectional", "Layer", "Recurrent", "activations",
+           "initializers", "ops"]

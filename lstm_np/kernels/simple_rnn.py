@@ -1,0 +1,126 @@
+"""Numba kernels for the SimpleRNN: the whole time loop in one compiled call.
+
+Private ``_...`` kernels behind :func:`forward` and :func:`backward`, which
+:mod:`lstm_np.ops.simple_rnn` dispatches to for ``engine="numba"``. The equations are those
+of :mod:`lstm_np.ops.simple_rnn`; the masking rules those of :mod:`lstm_np.ops.recurrence`
+and :mod:`lstm_np.kernels.lstm`. Only ``h_{t-1} @ U`` (forward) and ``da_t @ U^T``
+(backward) are sequential; ``x @ W + b`` and the weight gradients are single large GEMMs.
+
+Training cache, per B·T·H element: ``a`` (1) + ``h_{t-1}`` (1) = 2 floats, plus the input.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ..activations import apply_scalar, derivative_scalar
+from ..config import JIT
+from ..ops.lstm import gate_project, gate_project_backward
+from .lstm import _mask_args, _rdp_args, _recurrent_product, _recurrent_product_backward
+
+
+@njit(**JIT)
+def _forward(xp, U, h0, mask, has_mask, zero_out, rdp, has_rdp, act, keep):
+    """Forward over all steps. xp (B, T, H) is x @ W + b in processing order."""
+    B, T, H = xp.shape
+    dt = xp.dtype
+    outputs = np.empty((B, T, H), dtype=dt)  # (B, T, H)
+    h = h0.copy()  # (B, H)
+    h_next = np.empty((B, H), dtype=dt)
+    prev_out = np.zeros((B, H), dtype=dt)
+    nk = T if keep else 0
+    a_all = np.empty((B, nk, H), dtype=dt)  # (B, T, H) pre-activations
+    hprev_all = np.empty((B, nk, H), dtype=dt)  # (B, T, H) h_{t-1}
+    for t in range(T):
+        rh = _recurrent_product(h, U, rdp, has_rdp)  # (B, H)
+        for b in range(B):
+            keep_b = (not has_mask) or mask[b, t]
+            for j in range(H):
+                a = xp[b, t, j] + rh[b, j]
+                hn = apply_scalar(act, a)
+                if keep:
+                    a_all[b, t, j] = a
+                    hprev_all[b, t, j] = h[b, j]
+                if keep_b:
+                    h_next[b, j] = hn
+                    prev_out[b, j] = hn
+                else:
+                    h_next[b, j] = h[b, j]
+                    if zero_out:
+                        prev_out[b, j] = 0.0
+                outputs[b, t, j] = prev_out[b, j]
+        h, h_next = h_next, h
+    return outputs, h, a_all, hprev_all
+
+
+@njit(**JIT)
+def _backward(d_out, dh_T, U, a_all, mask, has_mask, zero_out, rdp, has_rdp, act):
+    """The sequential sweep: returns da (B, T, H) and dh0."""
+    B, T, H = a_all.shape
+    dt = a_all.dtype
+    da_all = np.empty((B, T, H), dtype=dt)
+    dh = dh_T.copy()
+    d_prev_out = np.zeros((B, H), dtype=dt)
+    dh_pass = np.zeros((B, H), dtype=dt)
+    da = np.empty((B, H), dtype=dt)
+    for t in range(T - 1, -1, -1):
+        for b in range(B):
+            keep_b = (not has_mask) or mask[b, t]
+            for j in range(H):
+                d_output = d_out[b, t, j] + d_prev_out[b, j]
+                if keep_b:
+                    da[b, j] = (dh[b, j] + d_output) * derivative_scalar(act, a_all[b, t, j])
+                    dh_pass[b, j] = 0.0
+                    d_prev_out[b, j] = 0.0
+                else:
+                    da[b, j] = 0.0
+                    dh_pass[b, j] = dh[b, j]  # state carried: its gradient passes through
+                    d_prev_out[b, j] = 0.0 if zero_out else d_output
+        da_all[:, t, :] = da
+        dh = _recurrent_product_backward(da, U, rdp, has_rdp) + dh_pass
+    return da_all, dh
+
+
+def forward(x, kernel, recurrent_kernel, bias, h0, mask, zero_output_for_mask, dropout_mask,
+            recurrent_dropout_mask, act_id, keep):
+    """Entry point used by :func:`lstm_np.ops.simple_rnn.simple_rnn_forward`."""
+    B, T, F = x.shape
+    H = recurrent_kernel.shape[0]
+    xp = gate_project(x.reshape(B * T, F) if dropout_mask is None else x, kernel,
+                      None if dropout_mask is None else dropout_mask[:, :, None, :])
+    xp = xp.reshape(B, T, H)  # (B, T, H)
+    if bias is not None:
+        xp = xp + bias
+    mask_arr, has_mask = _mask_args(mask, B, T)
+    rdp, has_rdp = _rdp_args(recurrent_dropout_mask, x.dtype, H)
+    outputs, h, a_all, hprev_all = _forward(
+        np.ascontiguousarray(xp, dtype=x.dtype), np.ascontiguousarray(recurrent_kernel),
+        np.ascontiguousarray(h0, dtype=x.dtype), mask_arr, has_mask, bool(zero_output_for_mask),
+        rdp, has_rdp, act_id, keep)
+    steps = dict(a=a_all, h_prev=hprev_all) if keep else None
+    return outputs, h, steps
+
+
+def backward(d_outputs, dh_T, cache):
+    """Entry point used by :func:`lstm_np.ops.simple_rnn.simple_rnn_backward`.
+    Returns dx, dW, dU, db, dh0."""
+    x = cache.x
+    B, T, F = x.shape
+    H = cache.recurrent_kernel.shape[0]
+    s = cache.steps
+    mask_arr, has_mask = _mask_args(cache.mask, B, T)
+    rdp, has_rdp = _rdp_args(cache.recurrent_dropout_mask, x.dtype, H)
+    da, dh0 = _backward(
+        np.ascontiguousarray(d_outputs, dtype=x.dtype), np.ascontiguousarray(dh_T, dtype=x.dtype),
+        np.ascontiguousarray(cache.recurrent_kernel), s["a"], mask_arr, has_mask,
+        bool(cache.zero_output_for_mask), rdp, has_rdp, cache.activation.id)
+    da2 = da.reshape(B * T, H)  # (B·T, H)
+    # Hoisted products: one GEMM each instead of T small ones (masks repeat along time).
+    dp, rdm = cache.dropout_mask, cache.recurrent_dropout_mask
+    dpx = None if dp is None else np.repeat(dp, T, axis=1)  # (1, B·T, F)
+    rdpx = None if rdm is None else np.repeat(rdm, T, axis=1)  # (1, B·T, H)
+    dx, dW = gate_project_backward(da2, x.reshape(B * T, F), cache.kernel, dpx)
+    dU = gate_project_backward(da2, s["h_prev"].reshape(B * T, H), cache.recurrent_kernel,
+                               rdpx)[1]
+    return dx.reshape(B, T, F), dW, dU, da2.sum(axis=0), dh0
