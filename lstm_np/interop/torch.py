@@ -17,11 +17,11 @@ PyTorch and Keras compute the same recurrences but store the weights differently
 
 What comes back
 ---------------
-* one layer, one direction: the lstm_np layer itself with ``return_sequences=True`` (torch
-  returns the whole output sequence);
-* ``num_layers > 1`` or ``bidirectional=True``: a :class:`lstm_np.Sequential` of such layers,
-  bidirectional ones wrapped in ``Bidirectional(..., merge_mode="concat")`` (torch concatenates
-  forward then backward features, as Keras' ``concat``).
+* ``num_layers == 1``: one lstm_np layer with ``return_sequences=True`` (torch returns the
+  whole output sequence), wrapped in ``Bidirectional(..., merge_mode="concat")`` when
+  ``bidirectional=True`` (torch concatenates forward then backward features, as Keras'
+  ``concat``);
+* ``num_layers > 1``: a :class:`lstm_np.Sequential` of such layers.
 
 The result is **always batch-first** ``(batch, timesteps, features)``, as every Keras layer, even
 when the torch module has ``batch_first=False`` (then torch takes ``(T, B, F)``: transpose your
@@ -127,7 +127,7 @@ def from_torch(module, dtype: str | None = None):
 
     Returns
     -------
-    A layer (one layer, one direction) or a :class:`lstm_np.Sequential`. Input
+    A layer (``num_layers == 1``) or a :class:`lstm_np.Sequential`. Input
     ``(batch, timesteps, input_size)``, **batch-first whatever torch's** ``batch_first``;
     output ``(batch, timesteps, hidden_size * (2 if bidirectional else 1))``, equal to torch's
     output sequence (the first element torch returns, in ``eval()`` mode).
@@ -170,7 +170,7 @@ def from_torch(module, dtype: str | None = None):
         wrapper.set_weights(_layer_weights(module, kind, k, "", u)
                             + _layer_weights(module, kind, k, "_reverse", u))
         layers.append(wrapper)
-    if len(layers) == 1 and not module.bidirectional:
+    if len(layers) == 1:
         return layers[0]
     from ..models import Sequential
 
