@@ -5,8 +5,25 @@
 (1, 4)
 """
 
-from . import activations, initializers, ops
-from .layers import LSTM, Layer, Recurrent
+from . import activations, initializers, layers, losses, metrics, ops, optimizers
+from .layers import (
+    LSTM,
+    Activation,
+    Dense,
+    Dropout,
+    Embedding,
+    Flatten,
+    InputLayer,
+    Layer,
+    Masking,
+    Recurrent,
+    RepeatVector,
+    TimeDistributed,
+)
+from .models import Input, Model, Sequential, callbacks, load_model
 
 __version__ = "0.1.0"
-__all__ = ["LSTM", "Layer", "Recurrent", "activations", "initializers", "ops"]
+__all__ = ["LSTM", "Activation", "Dense", "Dropout", "Embedding", "Flatten", "Input",
+           "InputLayer", "Layer", "Masking", "Model", "Recurrent", "RepeatVector", "Sequential",
+           "TimeDistributed", "activations", "callbacks", "initializers", "layers", "load_model",
+           "losses", "metrics", "ops", "optimizers"]
