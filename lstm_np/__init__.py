@@ -5,9 +5,30 @@
 (1, 4)
 """
 
-from . import activations, initializers, ops
-from .layers import GRU, LSTM, Bidirectional, Layer, Recurrent, SimpleRNN
+from . import activations, initializers, layers, losses, metrics, ops, optimizers
+from .interop import from_keras, from_torch, load_keras, to_keras
+from .layers import (
+    GRU,
+    LSTM,
+    Activation,
+    Bidirectional,
+    Dense,
+    Dropout,
+    Embedding,
+    Flatten,
+    InputLayer,
+    Layer,
+    Masking,
+    Recurrent,
+    RepeatVector,
+    SimpleRNN,
+    TimeDistributed,
+)
+from .models import Input, Model, Sequential, callbacks, load_model
 
 __version__ = "0.1.0"
-__all__ = ["LSTM", "GRU", "SimpleRNN", "Bidirectional", "Layer", "Recurrent", "activations",
-           "initializers", "ops"]
+__all__ = ["GRU", "LSTM", "Activation", "Bidirectional", "Dense", "Dropout", "Embedding",
+           "Flatten", "Input", "InputLayer", "Layer", "Masking", "Model", "Recurrent",
+           "RepeatVector", "Sequential", "SimpleRNN", "TimeDistributed", "activations",
+           "callbacks", "from_keras", "from_torch", "initializers", "layers", "load_keras",
+           "load_model", "losses", "metrics", "ops", "optimizers", "to_keras"]

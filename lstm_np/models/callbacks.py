@@ -1,0 +1,200 @@
+"""Callbacks (History, EarlyStopping, LambdaCallback) and the per-epoch progress display.
+
+``verbose=1``: a tqdm bar per epoch with the running loss; ``verbose=2``: one line per
+epoch, as Keras prints it (``94/94 - 0s - 2ms/step - loss: 0.0123``); ``verbose=0``: quiet.
+
+Keras doc: https://keras.io/api/callbacks/
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Callback:
+    """Base class: override any of the ``on_*`` hooks; ``self.model`` is the model trained."""
+
+    def __init__(self):
+        self.model = None
+        self.params = {}
+
+    def set_model(self, model):
+        self.model = model
+
+    def set_params(self, params):
+        self.params = params
+
+    def on_train_begin(self, logs=None): ...
+    def on_train_end(self, logs=None): ...
+    def on_epoch_begin(self, epoch, logs=None): ...
+    def on_epoch_end(self, epoch, logs=None): ...
+    def on_train_batch_begin(self, batch, logs=None): ...
+    def on_train_batch_end(self, batch, logs=None): ...
+
+
+class History(Callback):
+    """``history.history[name]``: one value per epoch; ``history.epoch``: the epoch numbers."""
+
+    def on_train_begin(self, logs=None):
+        self.epoch = []
+        self.history = {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch.append(epoch)
+        for k, v in (logs or {}).items():
+            self.history.setdefault(k, []).append(v)
+
+
+class LambdaCallback(Callback):
+    """Callbacks from plain functions: ``LambdaCallback(on_epoch_end=lambda e, logs: ...)``."""
+
+    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None,
+                 on_train_end=None, on_train_batch_begin=None, on_train_batch_end=None,
+                 on_batch_begin=None, on_batch_end=None):
+        super().__init__()
+        for name, fn in (("on_epoch_begin", on_epoch_begin), ("on_epoch_end", on_epoch_end),
+                         ("on_train_begin", on_train_begin), ("on_train_end", on_train_end),
+                         ("on_train_batch_begin", on_train_batch_begin or on_batch_begin),
+                         ("on_train_batch_end", on_train_batch_end or on_batch_end)):
+            if fn is not None:
+                setattr(self, name, fn)
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs."""
+
+    def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, verbose=0, mode="auto",
+                 baseline=None, restore_best_weights=False, start_from_epoch=0):
+        super().__init__()
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"EarlyStopping mode must be 'auto', 'min' or 'max'; got {mode!r}.")
+        self.monitor, self.patience, self.verbose = monitor, int(patience), verbose
+        self.baseline, self.restore_best_weights = baseline, restore_best_weights
+        self.start_from_epoch = start_from_epoch
+        maximize = mode == "max" or (mode == "auto" and ("acc" in monitor or "auc" in monitor))
+        self.sign = -1.0 if maximize else 1.0  # compare sign * value: lower is better
+        self.min_delta = abs(min_delta)
+
+    def on_train_begin(self, logs=None):
+        self.wait, self.stopped_epoch, self.best_weights = 0, 0, None
+        self.best = np.inf if self.baseline is None else self.sign * self.baseline
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None or self.monitor not in logs:
+            raise ValueError(f"EarlyStopping monitors {self.monitor!r}, which is not among the "
+                             f"logged values {sorted(logs or {})}.")
+        if epoch < self.start_from_epoch:
+            return
+        value = self.sign * logs[self.monitor]
+        if value < self.best - self.min_delta:
+            self.best, self.wait = value, 0
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            return
+        self.wait += 1
+        if self.wait > self.patience:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+            if self.restore_best_weights and self.best_weights is not None:
+                self.model.set_weights(self.best_weights)
+            if self.verbose:
+                print(f"Epoch {epoch + 1}: early stopping")
+
+
+class CallbackList:
+    """Calls every callback's hook in order (History last, as Keras)."""
+
+    def __init__(self, callbacks, history, model, params):
+        self.callbacks = [*callbacks, history]
+        for cb in self.callbacks:
+            if not isinstance(cb, Callback):
+                raise TypeError(f"callbacks must be lstm_np Callback instances; got {cb!r}.")
+            cb.set_model(model)
+            cb.set_params(params)
+        self.hot = [cb for cb in callbacks
+                    if type(cb).on_train_batch_end is not Callback.on_train_batch_end
+                    or type(cb).on_train_batch_begin is not Callback.on_train_batch_begin
+                    or "on_train_batch_end" in vars(cb) or "on_train_batch_begin" in vars(cb)]
+
+    def _call(self, hook, *args):
+        for cb in self.callbacks:
+            getattr(cb, hook)(*args)
+
+    def on_train_begin(self):
+        self._call("on_train_begin", {})
+
+    def on_train_end(self):
+        self._call("on_train_end", {})
+
+    def on_epoch_begin(self, epoch):
+        self._call("on_epoch_begin", epoch, {})
+
+    def on_epoch_end(self, epoch, logs):
+        self._call("on_epoch_end", epoch, dict(logs))
+
+    # Batch hooks only visit callbacks that define them: per-batch cost stays near zero.
+    def on_train_batch_begin(self, step):
+        for cb in self.hot:
+            cb.on_train_batch_begin(step, {})
+
+    def on_train_batch_end(self, step, logs):
+        for cb in self.hot:
+            cb.on_train_batch_end(step, logs)
+
+
+def _fmt(v):
+    return f"{v:.4f}" if abs(v) > 1e-3 else f"{v:.4e}"
+
+
+def _metrics_text(logs):
+    return " - ".join(f"{k}: {_fmt(v)}" for k, v in logs.items())
+
+
+class _Quiet:
+    def update(self, step, logs):
+        pass
+
+    def close(self, logs, seconds):
+        pass
+
+
+class _Line(_Quiet):
+    """verbose=2: ``Epoch i/N`` then ``steps/steps - 0s - 2ms/step - loss: ...``."""
+
+    def __init__(self, epoch, epochs, steps):
+        self.steps = steps
+        print(f"Epoch {epoch + 1}/{epochs}", flush=True)
+
+    def close(self, logs, seconds):
+        per_step = seconds / max(self.steps, 1)
+        step_text = f"{per_step * 1e3:.0f}ms/step" if per_step < 1 else f"{per_step:.0f}s/step"
+        print(f"{self.steps}/{self.steps} - {seconds:.0f}s - {step_text} - {_metrics_text(logs)}",
+              flush=True)
+
+
+class _Bar(_Quiet):
+    """verbose=1: a tqdm bar over the epoch's batches, the running loss as its postfix."""
+
+    def __init__(self, epoch, epochs, steps):
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=steps, desc=f"Epoch {epoch + 1}/{epochs}", unit="step",
+                        leave=True, mininterval=0.1)
+        self.every = max(1, steps // 20)
+
+    def update(self, step, logs):
+        self.bar.update(1)
+        if step % self.every == 0:
+            self.bar.set_postfix_str(_metrics_text(logs), refresh=False)
+
+    def close(self, logs, seconds):
+        self.bar.set_postfix_str(_metrics_text(logs), refresh=False)
+        self.bar.close()
+
+
+def progress(verbose, epoch, epochs, steps):
+    if verbose == 1:
+        return _Bar(epoch, epochs, steps)
+    if verbose == 2:
+        return _Line(epoch, epochs, steps)
+    return _Quiet()

@@ -1,0 +1,324 @@
+"""``Model(inputs, outputs)``: a graph of layer calls, run forward in order and backward
+in reverse, and itself a layer (so a model can be called inside another model).
+
+Forward keeps, for every symbolic tensor, its array and its mask (a layer's
+``compute_mask`` decides what it passes on). Backward hands each node the gradients of
+its outputs (a list, ``None`` for an unused one, for ``return_state`` layers), routes
+``dx`` to its inputs (and ``state_grads`` to an ``initial_state=`` given as tensors),
+and sums where a tensor or a layer is used twice.
+
+Keras doc: https://keras.io/api/models/model/
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from ..layers.base import Layer
+from ..layers.core import InputLayer
+from .symbolic import SymbolicTensor, flatten_symbolic, substitute
+from .training import Trainer
+
+_CALL_ARGS: dict[type, tuple[bool, bool]] = {}
+
+
+def call_args(layer) -> tuple[bool, bool]:
+    """Whether ``layer.call`` takes ``mask=`` and ``training=`` (looked up once per class)."""
+    key = type(layer)
+    if key not in _CALL_ARGS:
+        params = inspect.signature(layer.call).parameters
+        var_kw = any(p.kind == p.VAR_KEYWORD for p in params.values())
+        _CALL_ARGS[key] = ("mask" in params or var_kw, "training" in params or var_kw)
+    return _CALL_ARGS[key]
+
+
+def _snapshot(layer):
+    """Everything a layer keeps for its backward (sub-layers included), to restore later."""
+    subs = [v for v in vars(layer).values() if isinstance(v, Layer)]
+    subs += [v for v in getattr(layer, "_layers", []) if isinstance(v, Layer)]
+    return (layer._cache, [(s, _snapshot(s)) for s in subs])
+
+
+def _restore(layer, snap):
+    layer._cache, subs = snap
+    for s, sub_snap in subs:
+        _restore(s, sub_snap)
+
+
+def _accumulate(store, tensor, grad):
+    if grad is None:
+        return
+    key = id(tensor)
+    store[key] = grad if key not in store else store[key] + grad
+
+
+class Model(Trainer, Layer):
+    """A functional model: ``Model(inputs, outputs)`` (Keras 2: ``Model(input=, output=)``).
+
+    ``inputs``/``outputs`` are SymbolicTensors (or lists of them) from :func:`Input`
+    and layer calls. A model is a layer: ``model(x)`` on arrays predicts, on a
+    SymbolicTensor it becomes a node of a bigger model.
+    """
+
+    def __init__(self, inputs=None, outputs=None, name=None, input=None, output=None,
+                 trainable=True, **kwargs):
+        Layer.__init__(self, name=name, trainable=trainable)
+        Trainer.__init__(self)
+        if kwargs:
+            raise TypeError(f"Model() got unexpected argument(s) {', '.join(sorted(kwargs))}.")
+        inputs = input if inputs is None else inputs
+        outputs = output if outputs is None else outputs
+        if inputs is None or outputs is None:
+            raise ValueError("Model needs inputs and outputs: Model(inputs=Input(...), "
+                             "outputs=layer(...)(...)) (or Sequential for a stack of layers).")
+        self._init_graph(inputs, outputs)
+
+    # ------------------------------------------------------------------ graph
+    def _init_graph(self, inputs, outputs):
+        self._single_input = isinstance(inputs, SymbolicTensor)
+        self._single_output = isinstance(outputs, SymbolicTensor)
+        self._inputs = flatten_symbolic(inputs)
+        self._outputs = flatten_symbolic(outputs)
+        for t in (*self._inputs, *self._outputs):
+            if not isinstance(t, SymbolicTensor):
+                raise TypeError(f"Model inputs/outputs must come from Input() and layer calls; "
+                                f"got {t!r}.")
+        known = {id(t) for t in self._inputs}
+        nodes, seen = [], set()
+
+        def visit(tensor, path):
+            if id(tensor) in known:
+                return
+            node = tensor.node
+            if node is None or isinstance(node.layer, InputLayer):
+                raise ValueError(
+                    f"Graph disconnected: the output depends on input {tensor.name!r}, "
+                    "which is not in the model's inputs. Pass every Input() the outputs use.")
+            if id(node) in seen:
+                return
+            for t in node.inputs:
+                visit(t, path)
+            seen.add(id(node))
+            nodes.append(node)
+
+        for t in self._outputs:
+            visit(t, ())
+        self._nodes = nodes
+        layers, counts = [], {}
+        for t in self._inputs:
+            if t.node is not None and isinstance(t.node.layer, InputLayer):
+                layers.append(t.node.layer)
+        for node in nodes:
+            counts[id(node.layer)] = counts.get(id(node.layer), 0) + 1
+            if node.layer not in layers:
+                layers.append(node.layer)
+        self._layers = layers
+        self._shared = {k for k, n in counts.items() if n > 1}
+        self._last_out_masks = [None] * len(self._outputs)
+        self.built = True
+
+    @property
+    def layers(self) -> list:
+        return list(self._layers)
+
+    @property
+    def inputs(self):
+        return list(self._inputs)
+
+    @property
+    def outputs(self):
+        return list(self._outputs)
+
+    @property
+    def input_shape(self):
+        shapes = [t.shape for t in self._inputs]
+        return shapes[0] if self._single_input else shapes
+
+    @property
+    def output_shape(self):
+        shapes = [t.shape for t in self._outputs]
+        return shapes[0] if self._single_output else shapes
+
+    def get_layer(self, name=None, index=None):
+        if index is not None:
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No layer named {name!r}; layers: {[la.name for la in self.layers]}.")
+
+    # ------------------------------------------------------------------ forward / backward
+    def _run(self, xs, masks=None, training=False):
+        """Arrays in (one per input), ``(outputs, output masks)`` out (lists)."""
+        values, mvals = {}, {}
+        for i, t in enumerate(self._inputs):
+            values[id(t)] = xs[i]
+            mvals[id(t)] = None if masks is None else masks[i]
+        snaps = self._snaps = {} if training and self._shared else None
+        for node in self._nodes:
+            layer = node.layer
+            arg = node.args[0]
+            x = substitute(arg, values)
+            mask = substitute(arg, mvals)
+            if isinstance(mask, list) and all(m is None for m in mask):
+                mask = None
+            kwargs = substitute(node.kwargs, values) if node.kwargs else {}
+            takes_mask, takes_training = call_args(layer)
+            if takes_mask and mask is not None and "mask" not in kwargs:
+                kwargs["mask"] = mask
+            if takes_training:
+                kwargs["training"] = training
+            out = layer.call(x, **kwargs)
+            out_mask = layer.compute_mask(x, mask)
+            if snaps is not None and id(layer) in self._shared:
+                snaps[id(node)] = _snapshot(layer)
+            outs = out if len(node.outputs) > 1 else [out]
+            out_masks = out_mask if isinstance(out_mask, list) else [out_mask] * len(outs)
+            for t, o, m in zip(node.outputs, outs, out_masks, strict=False):
+                values[id(t)] = o
+                mvals[id(t)] = m
+        return ([values[id(t)] for t in self._outputs], [mvals[id(t)] for t in self._outputs])
+
+    def _backprop(self, d_outputs):
+        """Gradients of the outputs in (list, None allowed); gradients of the inputs out.
+
+        Sets ``self.grads`` aligned with ``self.weights``.
+        """
+        grads = {}
+        for t, g in zip(self._outputs, d_outputs, strict=False):
+            _accumulate(grads, t, g)
+        layer_grads = {}
+        for node in reversed(self._nodes):
+            layer = node.layer
+            dys = [grads.get(id(o)) for o in node.outputs]
+            if all(d is None for d in dys):
+                continue
+            if id(layer) in self._shared:
+                _restore(layer, self._snaps[id(node)])
+            dx = layer.backward(dys if len(node.outputs) > 1 else dys[0])
+            if layer.grads:
+                prev = layer_grads.get(id(layer))
+                layer_grads[id(layer)] = list(layer.grads) if prev is None else \
+                    [a + b for a, b in zip(prev, layer.grads, strict=False)]
+            arg = node.args[0]
+            if isinstance(arg, SymbolicTensor):
+                _accumulate(grads, arg, dx)
+            elif dx is not None:
+                for t, d in zip(arg, dx, strict=False):
+                    _accumulate(grads, t, d)
+            init = node.kwargs.get("initial_state") if node.kwargs else None
+            if init is not None and getattr(layer, "state_grads", None) is not None:
+                for t, d in zip(flatten_symbolic(init), layer.state_grads, strict=False):
+                    _accumulate(grads, t, d)
+        flat = []
+        for layer in self._layers:
+            ws = layer.weights
+            g = layer_grads.get(id(layer))
+            flat += g if g is not None else [np.zeros_like(w) for w in ws]
+        self.grads = flat
+        return [grads.get(id(t)) for t in self._inputs]
+
+    # ------------------------------------------------------------------ the layer contract
+    def call(self, x, mask=None, training=False):
+        xs = [x] if self._single_input else list(x)
+        if len(xs) != len(self._inputs):
+            raise ValueError(f"{self.name} takes {len(self._inputs)} inputs; got {len(xs)}.")
+        masks = None if mask is None else ([mask] if self._single_input else list(mask))
+        outs, out_masks = self._run(xs, masks, training)
+        self._last_out_masks = out_masks
+        return outs[0] if self._single_output else outs
+
+    def compute_mask(self, inputs, mask=None):
+        m = self._last_out_masks
+        return m[0] if self._single_output else list(m)
+
+    def backward(self, dy):
+        d_outs = [dy] if self._single_output else list(dy)
+        d_in = self._backprop(d_outs)
+        return d_in[0] if self._single_input else d_in
+
+    def build(self, input_shape=None):
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        first = input_shape if self._single_input else input_shape[0]
+        batch = first[0] if first else None
+        shapes = [(batch, *t.shape[1:]) for t in self._outputs]
+        return shapes[0] if self._single_output else shapes
+
+    # ------------------------------------------------------------------ weights
+    @property
+    def weights(self) -> list[np.ndarray]:
+        return [w for layer in self._layers for w in layer.weights]
+
+    def _trainable_flags(self) -> list[bool]:
+        flags = []
+        for layer in self._layers:
+            if isinstance(layer, Model):
+                flags += [f and layer.trainable and self.trainable
+                          for f in layer._trainable_flags()]
+            else:
+                flags += [bool(layer.trainable and self.trainable)] * len(layer.weights)
+        return flags
+
+    @property
+    def trainable_weights(self):
+        return [w for w, f in zip(self.weights, self._trainable_flags(), strict=False) if f]
+
+    @property
+    def non_trainable_weights(self):
+        return [w for w, f in zip(self.weights, self._trainable_flags(), strict=False) if not f]
+
+    def get_weights(self):
+        """Copies of every weight, layer by layer in Keras' order (``model.layers``)."""
+        return [w.copy() for w in self.weights]
+
+    def set_weights(self, weights):
+        weights = list(weights)
+        expected = sum(len(layer.weights) for layer in self._layers)
+        if len(weights) != expected:
+            listing = ", ".join(f"{la.name}: {len(la.weights)}" for la in self._layers
+                                if la.weights)
+            raise ValueError(f"{self.name} has {expected} weight arrays ({listing}); "
+                             f"got {len(weights)}.")
+        i = 0
+        for layer in self._layers:
+            n = len(layer.weights)
+            if n:
+                layer.set_weights(weights[i:i + n])
+            i += n
+
+    def count_params(self) -> int:
+        return int(sum(w.size for w in self.weights))
+
+    def stateful_layers(self) -> list:
+        """Every layer (nested models included) made with ``stateful=True``."""
+        found = []
+        for layer in self._layers:
+            if isinstance(layer, Model):
+                found += layer.stateful_layers()
+            else:
+                inner = [layer] + [v for v in vars(layer).values() if isinstance(v, Layer)]
+                found += [la for la in inner if getattr(la, "stateful", False)]
+        return found
+
+    def reset_states(self) -> None:
+        """Zero the states of every stateful layer (Keras 2's ``model.reset_states()``)."""
+        for layer in self.stateful_layers():
+            layer.reset_state()
+
+    reset_state = reset_states
+
+    def summary(self, line_length=80, positions=None, print_fn=None, **kwargs) -> None:
+        """Print the layers, their output shapes and parameter counts, as Keras."""
+        from .summary import summary
+
+        summary(self, line_length=line_length, print_fn=print_fn)
+
+    def save(self, filepath, overwrite=True, **kwargs) -> None:
+        """Save architecture, weights, optimizer state and stateful states (lstm_np format)."""
+        from .saving import save_model
+
+        save_model(self, filepath, overwrite=overwrite)

@@ -1,0 +1,382 @@
+"""compile / fit / evaluate / predict and the *_on_batch calls, as Keras runs them.
+
+One training step (``_train_step``): forward with ``training=True``, the loss and its
+gradient w.r.t. each output (masked outputs count only their unmasked steps), the
+model's backward, one optimizer step. Per batch that is all: inputs are checked once
+per ``fit`` call, not per batch, because the stateful batch-1 programs run thousands
+of tiny batches and Python overhead is their whole cost.
+
+Stateful models: a stateful layer keeps its states between batches of ``fit``,
+``evaluate`` and ``predict`` (and between those calls); nothing here ever resets
+them, only the user does (``model.reset_states()``, ``layer.reset_state()``). Every
+batch must have the layer's batch size, so ``fit`` refuses a sample count that is not
+a multiple of it before it starts. (Keras 3 on the JAX backend silently does not carry
+the states between the batches of ``fit``/``predict``; torch and TensorFlow do, as here.)
+
+The reported epoch loss is Keras' running mean: each batch's loss weighted by its size.
+
+Keras doc: https://keras.io/api/models/model_training_apis/
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .. import losses as losses_mod
+from .. import metrics as metrics_mod
+from .. import optimizers as optimizers_mod
+from .callbacks import CallbackList, History, progress
+
+
+def _as_list(x):
+    if x is None:
+        return None
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+def _as_array(a, what):
+    arr = np.asarray(a)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{what} must be numeric arrays; got dtype {arr.dtype}.")
+    if arr.ndim == 0:
+        raise ValueError(f"{what} must have a batch axis; got a scalar.")
+    return arr
+
+
+class Trainer:
+    """The training API shared by :class:`Model` and :class:`Sequential`."""
+
+    def __init__(self):
+        self.optimizer = None
+        self.loss = None
+        self.compiled = False
+        self.stop_training = False
+        self.history = None
+        self._losses: list = []
+        self._metrics: list = []
+
+    # ------------------------------------------------------------------ compile
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
+                weighted_metrics=None, run_eagerly=None, steps_per_execution=None,
+                jit_compile=None, sample_weight_mode=None, **kwargs):
+        """Choose the loss(es), optimizer and metrics (Keras 3 defaults: rmsprop)."""
+        if kwargs:
+            raise TypeError(f"compile() got unexpected argument(s) {', '.join(sorted(kwargs))}.")
+        self._ensure_built()
+        if loss is None:
+            raise ValueError(f"compile() needs a loss, e.g. loss='mse'. Valid names: "
+                             f"{', '.join(losses_mod.NAMES)}.")
+        n_out = len(self._outputs)
+        if isinstance(loss, dict):
+            names = [t.layer.name for t in self._outputs]
+            loss = [loss.get(n) for n in names]
+        loss_list = _as_list(loss) if isinstance(loss, (list, tuple)) else [loss] * n_out
+        if len(loss_list) != n_out:
+            raise ValueError(f"The model has {n_out} outputs but {len(loss_list)} losses were "
+                             "given; give one loss, or one per output.")
+        self._losses = [losses_mod.get(item) for item in loss_list]
+        self._loss_weights = [1.0] * n_out if loss_weights is None else list(loss_weights)
+        self.optimizer = optimizers_mod.get(optimizer)
+        self.loss = loss
+        self._metrics = []
+        for i, t in enumerate(self._outputs):
+            prefix = "" if n_out == 1 else f"{t.layer.name}_"
+            for m in _as_list(metrics) or []:
+                metric = metrics_mod.get(m, loss=self._losses[i], output_shape=t.shape)
+                self._metrics.append((i, prefix + metric.name, metric))
+        self.compiled = True
+
+    def _require_compiled(self, what):
+        if not self.compiled:
+            raise RuntimeError(f"You must compile the model before {what}: call "
+                               "model.compile(loss='mse', optimizer='adam') first.")
+
+    def _ensure_built(self, x_shape=None):
+        """Sequential builds itself here from the first data; a functional model is built."""
+
+    # ------------------------------------------------------------------ data
+    def _inputs_of(self, x, what="x"):
+        xs = _as_list(x)
+        if xs is None:
+            raise ValueError(f"{what} is required.")
+        xs = [_as_array(a, what) for a in xs]
+        if len(xs) != len(self._inputs):
+            raise ValueError(f"The model has {len(self._inputs)} inputs; got {len(xs)} arrays "
+                             f"in {what}.")
+        for a, t in zip(xs, self._inputs, strict=False):
+            if a.ndim != len(t.shape) or any(d is not None and d != s and i > 0
+                                             for i, (d, s) in enumerate(zip(t.shape, a.shape, strict=False))):
+                raise ValueError(
+                    f"Input {t.name!r} expects shape {t.shape} (batch first, None = any); got "
+                    f"{what} of shape {a.shape}. For recurrent layers the input is "
+                    "(samples, timesteps, features): reshape a univariate series of windows "
+                    "with x.reshape(samples, timesteps, 1).")
+        return xs
+
+    def _targets_of(self, y, n):
+        ys = _as_list(y)
+        if ys is None:
+            raise ValueError("fit/evaluate need targets y.")
+        ys = [_as_array(a, "y") for a in ys]
+        if len(ys) != len(self._outputs):
+            raise ValueError(f"The model has {len(self._outputs)} outputs; got {len(ys)} target "
+                             "arrays.")
+        for a in ys:
+            if a.shape[0] != n:
+                raise ValueError(
+                    f"x and y must have the same number of samples; x has {n} and y has "
+                    f"{a.shape[0]}.")
+        for a, t, loss in zip(ys, self._outputs, self._losses, strict=False):
+            self._check_target_shape(a, t.shape, loss)
+        return ys
+
+    def _check_target_shape(self, y, out_shape, loss):
+        out = tuple(out_shape[1:])
+        got = tuple(y.shape[1:])
+        if isinstance(loss, losses_mod.SparseCategoricalCrossentropy):
+            ok = got in (out[:-1], (*out[:-1], 1))
+            want = f"{out[:-1]} (integer class ids)"
+        else:
+            aligned = got
+            if len(got) == len(out) + 1 and got and got[-1] == 1:
+                aligned = got[:-1]
+            elif len(out) == len(got) + 1 and out[-1] == 1:
+                aligned = (*got, 1)
+            ok = len(aligned) == len(out) and all(o is None or o == a
+                                                  for o, a in zip(out, aligned, strict=False))
+            want = f"{out}"
+        if ok:
+            return
+        hint = ""
+        if len(out) >= 2 and len(got) < len(out):
+            hint = (" The output has a time axis: the last recurrent layer has "
+                    "return_sequences=True, which returns one output per timestep "
+                    "(batch, timesteps, units). For one target per sequence set "
+                    "return_sequences=False on the last recurrent layer; for one target per "
+                    "step give y the shape (samples, timesteps, ...).")
+        elif len(got) > len(out):
+            hint = (" The targets have a time axis but the output does not: the last recurrent "
+                    "layer returns only its last step (return_sequences=False). Set "
+                    "return_sequences=True (and wrap following Dense layers in "
+                    "TimeDistributed) to predict every timestep.")
+        raise ValueError(f"Targets of shape (samples, {', '.join(map(str, got))}) do not fit the "
+                         f"model output (batch, {', '.join(map(str, out))}); expected targets "
+                         f"of shape (samples, ...) = {want}.{hint}")
+
+    def _fixed_batch_size(self):
+        """The batch size stateful layers were built for (None when there are none)."""
+        for layer in self.stateful_layers():
+            states = getattr(layer, "_states", None)
+            if states:
+                return states[0].shape[0]
+        return None
+
+    def _batch_size(self, batch_size, n, what):
+        fixed = self._fixed_batch_size()
+        if batch_size is None:
+            batch_size = fixed if fixed is not None else 32
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+                or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}.")
+        if fixed is not None and (batch_size != fixed or n % fixed):
+            names = ", ".join(la.name for la in self.stateful_layers())
+            problem = (f"batch_size={batch_size}" if batch_size != fixed else
+                       f"{n} samples, which is not a multiple of {fixed}: the last batch "
+                       f"would have {n % fixed} sample(s)")
+            raise ValueError(
+                f"This model has stateful layers ({names}) built for batch size {fixed}: they "
+                f"keep one state per sample slot, so every batch of {what} must have exactly "
+                f"{fixed} samples; got {problem}. Pass batch_size={fixed} and a number of "
+                f"samples divisible by {fixed} (e.g. drop the last {n % fixed} with "
+                f"x[:{n - n % fixed}]), or rebuild the model with the batch size you need.")
+        return int(batch_size)
+
+    # ------------------------------------------------------------------ steps
+    def _loss_and_grads(self, ys, outs, masks):
+        total, d_outs, per_output = 0.0, [], []
+        for y, out, mask, loss, w in zip(ys, outs, masks, self._losses, self._loss_weights, strict=False):
+            value, grad = loss.compute(y, out, mask)
+            total += w * value
+            d_outs.append(grad * w if w != 1.0 else grad)
+            per_output.append(value)
+        return total, d_outs
+
+    def _update_metrics(self, ys, outs, masks):
+        for i, _, metric in self._metrics:
+            metric.update(ys[i], outs[i], masks[i])
+
+    def _train_step(self, xs, ys):
+        outs, masks = self._run(xs, None, training=True)
+        loss, d_outs = self._loss_and_grads(ys, outs, masks)
+        self._backprop(d_outs)
+        flags = self._trainable_flags()  # read per step: set_weights may replace arrays
+        weights = [w for w, f in zip(self.weights, flags, strict=False) if f]
+        grads = [g for g, f in zip(self.grads, flags, strict=False) if f]
+        self.optimizer.apply(grads, weights)
+        if self._metrics:
+            self._update_metrics(ys, outs, masks)
+        return loss
+
+    def _test_step(self, xs, ys):
+        outs, masks = self._run(xs, None, training=False)
+        loss = sum(w * lo.compute(y, o, m)[0] for y, o, m, lo, w in
+                   zip(ys, outs, masks, self._losses, self._loss_weights, strict=False))
+        if self._metrics:
+            self._update_metrics(ys, outs, masks)
+        return loss
+
+    def _logs(self, loss, prefix=""):
+        logs = {prefix + "loss": float(loss)}
+        for _, name, metric in self._metrics:
+            logs[prefix + name] = metric.result()
+        return logs
+
+    def _reset_metrics(self):
+        for _, _, metric in self._metrics:
+            metric.reset_state()
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, nb_epoch=None,
+            validation_steps=None, validation_batch_size=None, validation_freq=1, **kwargs):
+        """Train for ``epochs`` (Keras 1's ``nb_epoch`` too); returns a :class:`History`."""
+        if kwargs:
+            raise TypeError(f"fit() got unexpected argument(s) {', '.join(sorted(kwargs))}.")
+        if class_weight is not None or sample_weight is not None:
+            raise NotImplementedError("class_weight/sample_weight are not supported.")
+        if x is not None:
+            self._ensure_built(np.shape(_as_list(x)[0]))
+        self._require_compiled("training it (fit)")
+        epochs = nb_epoch if nb_epoch is not None else epochs
+        xs = self._inputs_of(x)
+        n = xs[0].shape[0]
+        for a in xs[1:]:
+            if a.shape[0] != n:
+                raise ValueError(f"All inputs must have the same number of samples; got "
+                                 f"{[b.shape[0] for b in xs]}.")
+        ys = self._targets_of(y, n)
+        val = None
+        if validation_data is not None:
+            vx, vy = validation_data[0], validation_data[1]
+            vxs = self._inputs_of(vx, "validation x")
+            val = (vxs, self._targets_of(vy, vxs[0].shape[0]))
+        elif validation_split:
+            split = int(np.floor(n * (1.0 - validation_split)))
+            if split in (0, n):
+                raise ValueError(f"validation_split={validation_split} leaves no training or no "
+                                 f"validation samples out of {n}.")
+            val = ([a[split:] for a in xs], [a[split:] for a in ys])
+            xs, ys, n = [a[:split] for a in xs], [a[:split] for a in ys], split
+        batch_size = self._batch_size(batch_size, n, "fit")
+        if val is not None:
+            self._batch_size(validation_batch_size or batch_size, val[0][0].shape[0],
+                             "validation")
+        verbose = 1 if verbose == "auto" else int(verbose)
+        steps = -(-n // batch_size)
+        self.history = History()
+        cbs = CallbackList(_as_list(callbacks) or [], self.history, model=self,
+                           params={"epochs": epochs, "steps": steps, "verbose": verbose})
+        self.stop_training = False
+        cbs.on_train_begin()
+        for epoch in range(initial_epoch, epochs):
+            self._reset_metrics()
+            cbs.on_epoch_begin(epoch)
+            order = np.random.permutation(n) if shuffle and shuffle != "batch" else None
+            bar = progress(verbose, epoch, epochs, steps)
+            start = time.perf_counter()
+            loss_sum, seen = 0.0, 0
+            for step in range(steps):
+                lo, hi = step * batch_size, min(n, (step + 1) * batch_size)
+                if order is None:
+                    bx, by = [a[lo:hi] for a in xs], [a[lo:hi] for a in ys]
+                else:
+                    idx = order[lo:hi]
+                    bx, by = [a[idx] for a in xs], [a[idx] for a in ys]
+                cbs.on_train_batch_begin(step)
+                loss = self._train_step(bx, by)
+                loss_sum += loss * (hi - lo)
+                seen += hi - lo
+                logs = self._logs(loss_sum / seen)
+                bar.update(step + 1, logs)
+                cbs.on_train_batch_end(step, logs)
+                if self.stop_training:
+                    break
+            if val is not None and (epoch + 1) % validation_freq == 0:
+                logs.update(self.evaluate(val[0], val[1], batch_size=validation_batch_size or
+                                          batch_size, verbose=0, return_dict=True, _prefix="val_"))
+            bar.close(logs, time.perf_counter() - start)
+            cbs.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        cbs.on_train_end()
+        return self.history
+
+    # ------------------------------------------------------------------ evaluate / predict
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False,
+                 sample_weight=None, steps=None, callbacks=None, _prefix=""):
+        """Mean loss (and metrics) over ``x``; states carry on, nothing is reset."""
+        if x is not None:
+            self._ensure_built(np.shape(_as_list(x)[0]))
+        self._require_compiled("evaluating it")
+        xs = self._inputs_of(x)
+        n = xs[0].shape[0]
+        ys = self._targets_of(y, n)
+        batch_size = self._batch_size(batch_size, n, "evaluate")
+        self._reset_metrics()
+        loss_sum = 0.0
+        for lo in range(0, n, batch_size):
+            hi = min(n, lo + batch_size)
+            loss_sum += self._test_step([a[lo:hi] for a in xs], [a[lo:hi] for a in ys]) * (hi - lo)
+        logs = self._logs(loss_sum / n, _prefix)
+        if return_dict:
+            return logs
+        return logs[_prefix + "loss"] if len(logs) == 1 else list(logs.values())
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """Outputs for every sample, in batches; stateful layers carry their states on."""
+        self._ensure_built(np.shape(_as_list(x)[0]))
+        xs = self._inputs_of(x)
+        n = xs[0].shape[0]
+        batch_size = self._batch_size(batch_size, n, "predict")
+        chunks = [[] for _ in self._outputs]
+        for lo in range(0, n, batch_size):
+            outs, _ = self._run([a[lo:lo + batch_size] for a in xs], None, training=False)
+            for c, o in zip(chunks, outs, strict=False):
+                c.append(o)
+        result = [np.concatenate(c, axis=0) for c in chunks]
+        return result[0] if len(result) == 1 else result
+
+    def predict_on_batch(self, x):
+        self._ensure_built(np.shape(_as_list(x)[0]))
+        xs = self._inputs_of(x)
+        outs, _ = self._run(xs, None, training=False)
+        return outs[0] if len(outs) == 1 else outs
+
+    def _on_batch(self, x, y, train, return_dict):
+        if x is not None:
+            self._ensure_built(np.shape(_as_list(x)[0]))
+        self._require_compiled("train_on_batch" if train else "test_on_batch")
+        xs = self._inputs_of(x)
+        ys = self._targets_of(y, xs[0].shape[0])
+        self._batch_size(xs[0].shape[0], xs[0].shape[0], "train_on_batch")
+        self._reset_metrics()
+        loss = self._train_step(xs, ys) if train else self._test_step(xs, ys)
+        logs = self._logs(loss)
+        if return_dict:
+            return logs
+        return logs["loss"] if len(logs) == 1 else list(logs.values())
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
+                       return_dict=False):
+        """One optimizer step on one batch; returns its loss (and metrics)."""
+        return self._on_batch(x, y, True, return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        return self._on_batch(x, y, False, return_dict)
+
+    @property
+    def metrics_names(self):
+        return ["loss"] + [name for _, name, _ in self._metrics]
