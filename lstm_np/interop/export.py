@@ -1,4 +1,4 @@
-"""lstm_np models back to Keras: ``keras_config`` (the JSON Keras 3 reads), ``save_keras``, ``to_keras``.
+"""lstm_np models back to Keras: the config Keras 3 reads, ``save_keras``, ``to_keras``.
 
 ``save_keras(model, path)`` writes a Keras 3 ``.keras`` zip (``metadata.json``,
 ``config.json``, ``model.weights.h5``) that ``keras.models.load_model`` opens and that predicts
@@ -62,14 +62,16 @@ def layer_config(layer) -> dict:
     if kind not in KERAS_KEYS:
         raise ValueError(f"Layer {layer.name!r} ({type(layer).__name__}) has no Keras 3 export; "
                          f"exportable: {', '.join(sorted(KERAS_KEYS))}, Sequential, Model.")
-    own = layer.get_config()
     config = {"name": layer.name, "trainable": bool(layer.trainable),
               "dtype": layer.dtype.name}
     for key in KERAS_KEYS[kind]:
-        if key in own:
-            _check_activation(layer, key, own[key])
-            value = own[key]
-            config[key] = list(value) if isinstance(value, tuple) else value
+        if not hasattr(layer, key):
+            continue
+        value = getattr(layer, key)
+        if key.endswith("activation"):
+            value = getattr(value, "name", value)
+            _check_activation(layer, key, value)
+        config[key] = list(value) if isinstance(value, tuple) else value
     if kind == "TimeDistributed":
         config["layer"] = layer_config(layer.layer)
     if kind == "Bidirectional":
@@ -120,9 +122,8 @@ def _functional_config(model) -> dict:
     def history(tensor):
         layer = tensor.node.layer
         nodes = calls.get(id(layer), [tensor.node])
+        # Keras counts only the calls made in this model (not a nested model's own node).
         index = next(i for i, n in enumerate(nodes) if n is tensor.node)
-        if keras_class(layer) == "Functional":
-            index += 1  # Keras counts a nested functional model's own node first
         return [layer.name, index, tensor.index]
 
     def serialize(obj):

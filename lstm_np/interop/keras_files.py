@@ -23,7 +23,7 @@ import os
 import zipfile
 import zlib
 
-from . import keras_config, keras_weights
+from . import keras_arch, keras_weights
 
 ZIP_MAGIC = b"PK\x03\x04"
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -135,7 +135,7 @@ def _build_and_check(config: dict, legacy: bool, path) -> object:
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"{os.fspath(path)!r}: the model config has no class_name; not a "
                          "Keras model file.")
-    return keras_config.build(config, legacy=legacy, where="")
+    return keras_arch.build(config, legacy=legacy, where="")
 
 
 def load_weights(model, path) -> None:
@@ -171,7 +171,7 @@ def from_keras(obj):
         raise ValueError(f"The Keras {type(obj).__name__} {obj.name!r} is not built (it has no "
                          "weights yet): call it on an input or build it first.")
     entry = keras.saving.serialize_keras_object(obj)
-    out = keras_config.build(entry, legacy=False, where="")
+    out = keras_arch.build(entry, legacy=False, where="")
     _copy_weights(obj, out)
     return out
 

@@ -244,9 +244,6 @@ def build_functional(config: dict, legacy: bool, where: str):
     def tensor(layer_name, node_index, tensor_index):
         if layer_name not in outputs:
             raise ValueError(f"{where}: the graph refers to an unknown layer {layer_name!r}.")
-        if not legacy and _entry_class(config, layer_name) == "Functional" \
-                and created.get(layer_name) is not None:
-            node_index -= 1  # Keras counts a nested functional model's own node first
         out = outputs[layer_name][node_index]
         if isinstance(out, (list, tuple)):
             return out[tensor_index]
@@ -258,7 +255,7 @@ def build_functional(config: dict, legacy: bool, where: str):
     while any(pending.values()):
         progressed = False
         for name, nodes in pending.items():
-            while nodes and all(_ready(ref, outputs, created, config, legacy)
+            while nodes and all(_ready(ref, outputs)
                                 for ref in _history_refs(nodes[0], legacy)):
                 node = nodes.pop(0)
                 outputs.setdefault(name, []).append(_replay(created[name], node, tensor, legacy))
@@ -273,17 +270,10 @@ def build_functional(config: dict, legacy: bool, where: str):
     return model
 
 
-def _entry_class(config, layer_name):
-    for entry in config["layers"]:
-        if entry.get("name", entry.get("config", {}).get("name")) == layer_name:
-            return entry["class_name"]
-    return None
-
-
-def _ready(ref, outputs, created, config, legacy) -> bool:
+def _ready(ref, outputs) -> bool:
+    # Node indices count only the calls made in this model (Keras' serialize_node drops a
+    # nested model's own internal node), so they index our replayed calls directly.
     name, node_index = ref[0], ref[1]
-    if not legacy and _entry_class(config, name) == "Functional":
-        node_index -= 1
     return len(outputs.get(name, [])) > node_index
 
 

@@ -1,0 +1,291 @@
+"""Keras files in and out: models that Keras 3 itself builds and saves during the test.
+
+Every Keras weight is overwritten with random non-zero values (biases included) before saving,
+so a weight read from the wrong path, in the wrong order or transposed shows in the outputs.
+"""
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+h5py = pytest.importorskip("h5py")
+
+import lstm_np  # noqa: E402
+from lstm_np.interop import load_weights, save_keras  # noqa: E402
+
+L = keras.layers
+TOL = 1e-5
+
+
+def randomize(model, seed=0):
+    rng = np.random.default_rng(seed)
+    for v in model.weights:
+        v.assign(rng.uniform(-0.7, 0.7, size=v.shape).astype("float32"))
+    return model
+
+
+def keras_out(model, x):
+    out = model(x)
+    if isinstance(out, (list, tuple)):
+        return [keras.ops.convert_to_numpy(o) for o in out]
+    return keras.ops.convert_to_numpy(out)
+
+
+def assert_same(got, expected, tol=TOL):
+    if isinstance(expected, list):
+        assert len(got) == len(expected)
+        for g, e in zip(got, expected, strict=True):
+            assert_same(g, e, tol)
+        return
+    assert np.shape(got) == np.shape(expected)
+    np.testing.assert_allclose(got, expected, atol=tol, rtol=0)
+
+
+def ids(B=4, T=6, vocab=20, seed=0):
+    x = np.random.default_rng(seed).integers(1, vocab, size=(B, T)).astype("int32")
+    x[0, :2] = 0  # leading padding: the mask must travel Embedding -> LSTM -> TimeDistributed
+    x[1, -3:] = 0  # trailing padding
+    return x
+
+
+def floats(B=4, T=6, F=3, seed=0):
+    return np.random.default_rng(seed).normal(size=(B, T, F)).astype("float32")
+
+
+# ---------------------------------------------------------------------- the Keras models
+def embedding_lstm_td():
+    return keras.Sequential([keras.Input((6,), dtype="int32"),
+                             L.Embedding(20, 5, mask_zero=True),
+                             L.LSTM(4, return_sequences=True),
+                             L.TimeDistributed(L.Dense(3, activation="softmax"))])
+
+
+def bidirectional_gru():
+    return keras.Sequential([keras.Input((6, 3)),
+                             L.Bidirectional(L.GRU(4, return_sequences=True)),
+                             L.Bidirectional(L.GRU(3), merge_mode="sum"),
+                             L.Dense(2)])
+
+
+def autoencoder():
+    enc_in = keras.Input((6, 3))
+    encoder = keras.Model(enc_in, L.LSTM(5)(enc_in), name="encoder")
+    decoder = keras.Sequential([keras.Input((5,)), L.RepeatVector(6),
+                                L.LSTM(4, return_sequences=True),
+                                L.TimeDistributed(L.Dense(3))], name="decoder")
+    inp = keras.Input((6, 3))
+    return keras.Model(inp, decoder(encoder(inp)), name="autoencoder")
+
+
+def rnn_stacks():
+    return keras.Sequential([keras.Input((6, 3)),
+                             L.SimpleRNN(6, return_sequences=True),
+                             L.GRU(5, return_sequences=True, reset_after=False),
+                             L.GRU(4, return_sequences=True),
+                             L.LSTM(3, go_backwards=True),
+                             L.Dense(2, activation="tanh")])
+
+
+def seq2seq_with_states():
+    enc_in, dec_in = keras.Input((6, 3)), keras.Input((4, 2))
+    _, h, c = L.LSTM(5, return_state=True)(enc_in)
+    y = L.LSTM(5, return_sequences=True)(dec_in, initial_state=[h, c])
+    return keras.Model([enc_in, dec_in], L.Dense(2)(y))
+
+
+CASES = {
+    "embedding_lstm_td": (embedding_lstm_td, lambda: ids()),
+    "bidirectional_gru": (bidirectional_gru, lambda: floats()),
+    "autoencoder": (autoencoder, lambda: floats()),
+    "rnn_stacks": (rnn_stacks, lambda: floats()),
+}
+
+
+@pytest.fixture(params=sorted(CASES))
+def saved(request, tmp_path):
+    make, data = CASES[request.param]
+    model = randomize(make())
+    path = tmp_path / f"{request.param}.keras"
+    model.save(path)
+    return model, path, data()
+
+
+def test_load_keras_reproduces_keras(saved):
+    model, path, x = saved
+    assert_same(lstm_np.load_keras(path)(x), keras_out(model, x))
+
+
+def test_weights_h5_into_an_identically_built_model(saved, tmp_path):
+    model, path, x = saved
+    weights = tmp_path / "m.weights.h5"
+    model.save_weights(weights)
+    fresh = lstm_np.load_keras(path)  # same architecture, then other weights
+    fresh.set_weights([w * 0 + 0.1 for w in fresh.get_weights()])
+    fresh.load_weights(weights)
+    assert_same(fresh(x), keras_out(model, x))
+
+
+def test_from_keras_live_model(saved):
+    model, _, x = saved
+    assert_same(lstm_np.from_keras(model)(x), keras_out(model, x))
+
+
+def test_seq2seq_initial_state_graph(tmp_path):
+    model = randomize(seq2seq_with_states())
+    model.save(tmp_path / "s2s.keras")
+    x = [floats(), floats(T=4, F=2, seed=1)]
+    assert_same(lstm_np.load_keras(tmp_path / "s2s.keras")(x), keras_out(model, x))
+
+
+def test_from_keras_single_layer():
+    layer = L.GRU(3, return_sequences=True)
+    x = floats()
+    layer.build(x.shape)
+    randomize(layer)
+    converted = lstm_np.from_keras(layer)
+    assert isinstance(converted, lstm_np.GRU)
+    assert_same(converted(x), keras_out(layer, x))
+
+
+def test_hand_built_lstm_np_model_loads_keras_weights(tmp_path):
+    k = randomize(rnn_stacks())
+    k.save_weights(tmp_path / "w.weights.h5")
+    m = lstm_np.Sequential([lstm_np.Input((6, 3)),
+                            lstm_np.SimpleRNN(6, return_sequences=True),
+                            lstm_np.GRU(5, return_sequences=True, reset_after=False),
+                            lstm_np.GRU(4, return_sequences=True),
+                            lstm_np.LSTM(3, go_backwards=True),
+                            lstm_np.Dense(2, activation="tanh")])
+    load_weights(m, tmp_path / "w.weights.h5")
+    assert_same(m(floats()), keras_out(k, floats()))
+
+
+# ---------------------------------------------------------------------- export
+@pytest.mark.parametrize("name", ["embedding_lstm_td", "bidirectional_gru", "autoencoder",
+                                  "rnn_stacks"])
+def test_save_keras_round_trip_through_keras(name, tmp_path):
+    make, data = CASES[name]
+    original = randomize(make())
+    original.save(tmp_path / "in.keras")
+    ours = lstm_np.load_keras(tmp_path / "in.keras")
+    ours.save_keras(tmp_path / "out.keras")
+    back = keras.saving.load_model(tmp_path / "out.keras")
+    x = data()
+    assert_same(keras_out(back, x), ours(x))
+    assert_same(keras_out(back, x), keras_out(original, x))
+
+
+def test_to_keras_live_model():
+    m = lstm_np.Sequential([lstm_np.Input((5, 2)), lstm_np.LSTM(3, return_sequences=True),
+                            lstm_np.TimeDistributed(lstm_np.Dense(2))])
+    live = lstm_np.to_keras(m)
+    x = floats(T=5, F=2)
+    assert_same(keras_out(live, x), m(x))
+
+
+def test_writer_without_keras_gives_a_file_keras_loads(tmp_path):
+    """The hand-written zip (used when Keras is absent) must be one Keras reads identically."""
+    from lstm_np.interop.export import _write_zip, keras_config
+
+    m = lstm_np.load_keras(_saved(bidirectional_gru(), tmp_path))
+    _write_zip(m, keras_config(m), str(tmp_path / "hand.keras"))
+    back = keras.saving.load_model(tmp_path / "hand.keras")
+    assert_same(keras_out(back, floats()), m(floats()))
+
+
+def _saved(model, tmp_path, name="m.keras"):
+    randomize(model).save(tmp_path / name)
+    return tmp_path / name
+
+
+def test_save_keras_never_overwrites_unless_asked(tmp_path):
+    m = lstm_np.load_keras(_saved(rnn_stacks(), tmp_path))
+    target = tmp_path / "out.keras"
+    target.write_bytes(b"precious")
+    with pytest.raises(FileExistsError, match="already exists.*overwrite=True"):
+        m.save_keras(target)
+    assert target.read_bytes() == b"precious"
+    m.save_keras(target, overwrite=True)
+    assert zipfile.is_zipfile(target)
+
+
+def test_save_keras_refuses_a_name_keras_would_not_read(tmp_path):
+    m = lstm_np.load_keras(_saved(rnn_stacks(), tmp_path))
+    with pytest.raises(ValueError, match=r"must end in \.keras"):
+        save_keras(m, tmp_path / "out.h5")
+
+
+def test_keras2_activation_cannot_be_exported(tmp_path):
+    m = lstm_np.Sequential([lstm_np.Input((3, 2)),
+                            lstm_np.LSTM(2, recurrent_activation="hard_sigmoid_keras2")])
+    with pytest.raises(ValueError, match="hard_sigmoid_keras2.*Keras 3 does not have"):
+        m.save_keras(tmp_path / "x.keras")
+
+
+# ---------------------------------------------------------------------- Keras 2 legacy .h5
+def _write_keras2_h5(path, units=3, features=2, timesteps=4, seed=0):
+    """A Keras 2.x full-model .h5 written by hand with the layout Keras 2 used (model_config
+    attribute, model_weights/<layer>/<layer>/<cell>/<weight>:0 with weight_names attributes).
+    Returns the weights so the test can compute the expected output."""
+    rng = np.random.default_rng(seed)
+    k = rng.uniform(-0.5, 0.5, (features, 4 * units)).astype("float32")
+    r = rng.uniform(-0.5, 0.5, (units, 4 * units)).astype("float32")
+    b = rng.uniform(-0.5, 0.5, (4 * units,)).astype("float32")
+    dk = rng.uniform(-0.5, 0.5, (units, 1)).astype("float32")
+    db = rng.uniform(-0.5, 0.5, (1,)).astype("float32")
+    config = {"class_name": "Sequential", "config": {"name": "sequential_1", "layers": [
+        {"class_name": "LSTM", "config": {
+            "name": "lstm_1", "trainable": True, "batch_input_shape": [None, timesteps, features],
+            "dtype": "float32", "return_sequences": False, "return_state": False,
+            "go_backwards": False, "stateful": False, "unroll": False, "units": units,
+            "activation": "tanh", "recurrent_activation": "hard_sigmoid", "use_bias": True,
+            "kernel_initializer": {"class_name": "VarianceScaling", "config": {}},
+            "unit_forget_bias": True, "kernel_regularizer": None, "dropout": 0.0,
+            "recurrent_dropout": 0.0, "implementation": 1}},
+        {"class_name": "Dense", "config": {"name": "dense_1", "trainable": True,
+                                           "units": 1, "activation": "linear", "use_bias": True}},
+    ]}}
+    with h5py.File(path, "w") as f:
+        f.attrs["keras_version"] = b"2.2.4"
+        f.attrs["backend"] = b"tensorflow"
+        f.attrs["model_config"] = json.dumps(config).encode("utf8")
+        mw = f.create_group("model_weights")
+        mw.attrs["layer_names"] = [b"lstm_1", b"dense_1"]
+        g = mw.create_group("lstm_1")
+        names = [b"lstm_1/kernel:0", b"lstm_1/recurrent_kernel:0", b"lstm_1/bias:0"]
+        g.attrs["weight_names"] = names
+        for n, w in zip(names, (k, r, b), strict=True):
+            g.create_dataset(n.decode(), data=w)
+        g = mw.create_group("dense_1")
+        g.attrs["weight_names"] = [b"dense_1/kernel:0", b"dense_1/bias:0"]
+        g.create_dataset("dense_1/kernel:0", data=dk)
+        g.create_dataset("dense_1/bias:0", data=db)
+    return k, r, b, dk, db
+
+
+def test_keras2_full_model_h5(tmp_path):
+    path = tmp_path / "old.h5"
+    k, r, b, dk, db = _write_keras2_h5(path)
+    model = lstm_np.load_keras(path)
+    x = floats(T=4, F=2)
+    lstm = model.layers[0]
+    # Keras 2's hard_sigmoid (0.2x + 0.5), not Keras 3's (x/6 + 0.5): the config said Keras 2.
+    assert lstm.recurrent_activation.name == "hard_sigmoid_keras2"
+    ref = lstm_np.LSTM(3, recurrent_activation="hard_sigmoid_keras2")
+    ref.build(x.shape)
+    ref.set_weights([k, r, b])
+    np.testing.assert_allclose(model(x), ref(x) @ dk + db, atol=TOL)
+
+
+def test_keras2_weights_into_built_model(tmp_path):
+    path = tmp_path / "old.h5"
+    _write_keras2_h5(path)
+    expected = lstm_np.load_keras(path)
+    m = lstm_np.Sequential([lstm_np.LSTM(3, recurrent_activation="hard_sigmoid_keras2",
+                                         batch_input_shape=(None, 4, 2), name="lstm_1"),
+                            lstm_np.Dense(1, name="dense_1")])
+    m.load_weights(path)
+    assert_same(m(floats(T=4, F=2)), expected(floats(T=4, F=2)))
