@@ -289,3 +289,109 @@ def test_keras2_weights_into_built_model(tmp_path):
                             lstm_np.Dense(1, name="dense_1")])
     m.load_weights(path)
     assert_same(m(floats(T=4, F=2)), expected(floats(T=4, F=2)))
+
+
+# ---------------------------------------------------------------------- bad input
+def test_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="No such file.*nope.keras"):
+        lstm_np.load_keras(tmp_path / "nope.keras")
+
+
+def test_directory_is_not_a_model_file(tmp_path):
+    with pytest.raises(ValueError, match="is a directory"):
+        lstm_np.load_keras(tmp_path)
+
+
+def test_file_that_is_neither_zip_nor_hdf5(tmp_path):
+    path = tmp_path / "model.keras"
+    path.write_text("not a model")
+    with pytest.raises(ValueError, match="neither a Keras 3 .keras file.*nor an HDF5"):
+        lstm_np.load_keras(path)
+
+
+def test_truncated_keras_file(tmp_path):
+    path = _saved(rnn_stacks(), tmp_path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="damaged or truncated"):
+        lstm_np.load_keras(path)
+
+
+def test_truncated_weights_file(tmp_path):
+    k = randomize(rnn_stacks())
+    path = tmp_path / "w.weights.h5"
+    k.save_weights(path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    m = lstm_np.load_keras(_saved(rnn_stacks(), tmp_path))
+    with pytest.raises(ValueError, match="not a readable HDF5 file"):
+        m.load_weights(path)
+
+
+def test_zip_that_is_not_a_keras_file(tmp_path):
+    path = tmp_path / "other.keras"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("readme.txt", "hello")
+    with pytest.raises(ValueError, match="no config.json"):
+        lstm_np.load_keras(path)
+
+
+def test_unsupported_layer_is_named_with_the_supported_list(tmp_path):
+    model = keras.Sequential([keras.Input((6, 3)), L.Conv1D(2, 3), L.LSTM(2)])
+    with pytest.raises(ValueError, match=r"'Conv1D' is not supported.*Supported.*Bidirectional"
+                                         r".*LSTM"):
+        lstm_np.load_keras(_saved(model, tmp_path))
+
+
+def test_weights_whose_shapes_do_not_fit(tmp_path):
+    k = randomize(keras.Sequential([keras.Input((6, 3)), L.LSTM(4), L.Dense(2)]))
+    k.save_weights(tmp_path / "w.weights.h5")
+    m = lstm_np.Sequential([lstm_np.Input((6, 3)), lstm_np.LSTM(5), lstm_np.Dense(2)])
+    with pytest.raises(ValueError, match=r"layers/lstm.*do not fit.*kernel.*\(3, 20\).*"
+                                         r"\(3, 16\)"):
+        m.load_weights(tmp_path / "w.weights.h5")
+
+
+def test_weights_for_a_model_with_other_layers(tmp_path):
+    k = randomize(keras.Sequential([keras.Input((6, 3)), L.GRU(4), L.Dense(2)]))
+    k.save_weights(tmp_path / "w.weights.h5")
+    m = lstm_np.Sequential([lstm_np.Input((6, 3)), lstm_np.LSTM(4), lstm_np.Dense(2)])
+    with pytest.raises(ValueError, match="no entry for lstm.*it has: dense, gru"):
+        m.load_weights(tmp_path / "w.weights.h5")
+
+
+def test_weights_only_file_given_to_load_keras(tmp_path):
+    k = randomize(rnn_stacks())
+    k.save_weights(tmp_path / "w.weights.h5")
+    with pytest.raises(ValueError, match="weights only.*load_weights"):
+        lstm_np.load_keras(tmp_path / "w.weights.h5")
+
+
+def test_missing_h5py_is_explained(tmp_path, monkeypatch):
+    import sys
+
+    path = _saved(rnn_stacks(), tmp_path)
+    monkeypatch.setitem(sys.modules, "h5py", None)
+    with pytest.raises(ImportError, match=r"pip install 'lstm_np\[keras\]'"):
+        lstm_np.load_keras(path)
+
+
+def test_from_keras_refuses_other_objects_and_unbuilt_layers():
+    with pytest.raises(TypeError, match="Keras model or layer.*load_keras"):
+        lstm_np.from_keras("model.keras")
+    with pytest.raises(ValueError, match="not built"):
+        lstm_np.from_keras(L.LSTM(3))
+
+
+def test_unsupported_layer_option_is_refused(tmp_path):
+    model = keras.Sequential([keras.Input((4, 2)), L.LSTM(3, activation=keras.activations.gelu)])
+    with pytest.raises(ValueError, match="activation.*gelu"):
+        lstm_np.load_keras(_saved(model, tmp_path))
+
+
+def test_regularizers_are_dropped_with_a_warning(tmp_path):
+    model = keras.Sequential([keras.Input((4, 2)), L.LSTM(3, kernel_regularizer="l2")])
+    path = _saved(model, tmp_path)
+    with pytest.warns(UserWarning, match="kernel_regularizer.*dropped"):
+        loaded = lstm_np.load_keras(path)
+    assert_same(loaded(floats(T=4, F=2)), keras_out(model, floats(T=4, F=2)))
