@@ -147,8 +147,12 @@ def _input(config: dict, legacy: bool, where: str):
     from ..models import Input
 
     shape = config.get("batch_shape") or config.get("batch_input_shape")
-    return Input(batch_shape=tuple(shape), name=config.get("name"),
-                 dtype=policy_dtype(config.get("dtype"), where))
+    dtype = config.get("dtype")
+    if isinstance(dtype, dict):
+        dtype = dtype.get("config", {}).get("name")
+    if not (isinstance(dtype, str) and dtype.startswith(("int", "uint"))):
+        dtype = policy_dtype(dtype, where)  # token ids stay integers (Embedding inputs)
+    return Input(batch_shape=tuple(shape), name=config.get("name"), dtype=dtype)
 
 
 def _build_sequential(config: dict, legacy: bool, where: str):

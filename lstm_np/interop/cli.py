@@ -1,0 +1,205 @@
+"""``lstm-np inspect`` and ``lstm-np verify``: open a Keras model file, and diff it layer by layer.
+
+* ``lstm-np inspect model.keras`` prints the layers, output shapes and parameter counts as
+  Keras' ``model.summary()`` does, from the lstm_np model the file loads into.
+* ``lstm-np verify model.keras [--input x.npy | --random N] [--tol 1e-5]`` runs the model in
+  Keras and in lstm_np on the same input and prints, for every layer output, the largest
+  absolute difference and the largest difference relative to the Keras output's magnitude
+  (``max|lstm_np - keras| / max|keras|``). Exit status 0 when every row is within ``--tol``
+  (absolute), 1 when one is not, 2 when it could not run (no Keras, bad file, bad input).
+
+These are click commands; ``lstm_np.cli`` registers them on the ``lstm-np`` group.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import click
+import numpy as np
+
+from .keras_files import load_keras
+
+
+def _fail(message: str, code: int = 2):
+    exc = click.ClickException(message)
+    exc.exit_code = code
+    return exc
+
+
+def _load(path):
+    try:
+        return load_keras(path)
+    except (OSError, ValueError, TypeError, ImportError) as exc:
+        raise _fail(str(exc)) from None
+
+
+@click.command("inspect")
+@click.argument("path", type=click.Path(dir_okay=True))
+def inspect_command(path):
+    """Print the layers, output shapes and parameter counts of a Keras model file."""
+    model = _load(path)
+    model.summary(print_fn=click.echo)
+
+
+# ---------------------------------------------------------------------- verify
+def _inputs_from_file(path: str) -> list[np.ndarray]:
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise _fail(f"--input {path!r} is not a .npy/.npz array file: {exc}") from None
+    if isinstance(data, np.ndarray):
+        return [data]
+    return [data[k] for k in data.files]  # .npz: one array per model input, in order
+
+
+def _vocabulary(model) -> int:
+    """The smallest Embedding input_dim, so random token ids stay in range."""
+    from ..layers import Embedding
+
+    sizes = [layer.input_dim for layer in _all_layers(model) if isinstance(layer, Embedding)]
+    return min(sizes) if sizes else 10
+
+
+def _all_layers(model):
+    for layer in model.layers:
+        yield layer
+        if hasattr(layer, "layers"):
+            yield from _all_layers(layer)
+
+
+def random_inputs(model, n: int, timesteps: int, seed: int) -> list[np.ndarray]:
+    """``n`` random samples for each model input (None dims become ``timesteps``)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for tensor in model.inputs:
+        dims = [timesteps if d is None else d for d in tensor.shape[1:]]
+        shape = (n if tensor.shape[0] is None else tensor.shape[0], *dims)
+        if str(tensor.dtype).startswith(("int", "uint")):
+            out.append(rng.integers(1, _vocabulary(model), size=shape).astype(str(tensor.dtype)))
+        else:
+            out.append(rng.normal(size=shape).astype("float32"))
+    return out
+
+
+def _probes(np_model):
+    """``(label, lstm_np layer, node index, output index, symbolic tensor)`` per layer output."""
+    calls: dict[int, int] = {}
+    rows = []
+    for node in np_model._nodes:
+        k = calls[id(node.layer)] = calls.get(id(node.layer), -1) + 1
+        for i, tensor in enumerate(node.outputs):
+            label = node.layer.name + (f"#{k}" if k else "") + \
+                (f"[{i}]" if len(node.outputs) > 1 else "")
+            rows.append((label, node.layer, k, i, tensor))
+    return rows
+
+
+def _keras_tensor(k_model, layer_name: str, call: int, index: int):
+    layer = k_model.get_layer(layer_name)
+    nodes = [n for n in layer._inbound_nodes if n.operation is layer]
+    if type(layer).__name__ in ("Functional", "Sequential") and len(nodes) > call + 1:
+        nodes = nodes[1:]  # a nested model's first node is its own internal graph
+    outputs = nodes[call].output_tensors
+    return outputs[index]
+
+
+def _as_list(x):
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+def compare(k_model, np_model, xs, keras):
+    """Rows ``(label, class, shape, max_abs, max_rel)`` for every layer output we can probe,
+    and a last row for the model outputs."""
+    import lstm_np
+
+    k_outs, n_outs, labels = [], [], []
+    for label, layer, call, index, tensor in _probes(np_model):
+        try:
+            k_outs.append(_keras_tensor(k_model, layer.name, call, index))
+        except (ValueError, IndexError, AttributeError):
+            continue  # Keras has no such tensor to show (e.g. renamed); the output row remains
+        n_outs.append(tensor)
+        labels.append((label, type(layer).__name__))
+    single = len(xs) == 1
+    xs_in = xs[0] if single else xs
+
+    def one(inputs):
+        return inputs[0] if single else inputs
+
+    try:
+        k_values = _as_list(keras.Model(one(k_model.inputs), k_outs)(xs_in))
+        n_values = _as_list(lstm_np.Model(one(np_model.inputs), n_outs)(xs_in))
+    except Exception:  # noqa: BLE001 - per-layer probing is best effort; outputs still compared
+        k_values, n_values, labels = [], [], []
+    k_final = _as_list(k_model(xs_in))
+    n_final = _as_list(np_model(xs_in))
+    rows = []
+    pairs = list(zip(labels, k_values, n_values, strict=True))
+    pairs += [((f"model output {i}" if len(k_final) > 1 else "model output", ""), k, n)
+              for i, (k, n) in enumerate(zip(k_final, n_final, strict=True))]
+    for (label, kind), k, n in pairs:
+        k = np.asarray(keras.ops.convert_to_numpy(k), dtype=np.float64)
+        n = np.asarray(n, dtype=np.float64)
+        if k.shape != n.shape:
+            rows.append((label, kind, f"{n.shape} vs keras {k.shape}", np.inf, np.inf))
+            continue
+        diff = np.max(np.abs(n - k)) if k.size else 0.0
+        scale = np.max(np.abs(k)) if k.size else 0.0
+        rows.append((label, kind, str(k.shape), float(diff), float(diff / max(scale, 1e-30))))
+    return rows
+
+
+@click.command("verify")
+@click.argument("path", type=click.Path(dir_okay=True))
+@click.option("--input", "input_path", type=click.Path(dir_okay=False),
+              help="A .npy array (or .npz, one array per model input) to run both models on.")
+@click.option("--random", "n_random", type=click.IntRange(min=1), default=None,
+              help="Run on N random samples instead (the default, with N=4).")
+@click.option("--timesteps", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Timesteps of random inputs where the model leaves them free.")
+@click.option("--tol", type=click.FloatRange(min=0), default=1e-5, show_default=True,
+              help="Largest absolute difference accepted, for every layer output.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of random inputs.")
+def verify_command(path, input_path, n_random, timesteps, tol, seed):
+    """Run a Keras model file in Keras and in lstm_np and diff every layer's output."""
+    if input_path is not None and n_random is not None:
+        raise _fail("Give --input FILE or --random N, not both.")
+    try:
+        os.environ.setdefault("KERAS_BACKEND", "torch")
+        import keras
+    except ImportError:
+        raise _fail("verify needs Keras 3 to compute the reference outputs: pip install keras "
+                    "(and a backend such as torch). `lstm-np inspect` works without it.") from None
+    np_model = _load(path)
+    try:
+        k_model = keras.saving.load_model(os.fspath(path), compile=False)
+    except Exception as exc:  # noqa: BLE001 - any Keras failure is reported, not a traceback
+        raise _fail(f"Keras could not load {path!r}: {exc}") from None
+    if input_path is not None:
+        xs = _inputs_from_file(input_path)
+    else:
+        xs = random_inputs(np_model, n_random or 4, timesteps, seed)
+    if len(xs) != len(np_model.inputs):
+        raise _fail(f"The model has {len(np_model.inputs)} input(s); --input gave {len(xs)} "
+                    "array(s) (use an .npz with one array per input).")
+    try:
+        with warnings.catch_warnings():  # Keras' input-structure notes are noise here
+            warnings.simplefilter("ignore", UserWarning)
+            rows = compare(k_model, np_model, xs, keras)
+    except (ValueError, TypeError) as exc:
+        raise _fail(f"Could not run the model on the input: {exc}") from None
+    width = max(len(r[0]) + len(r[1]) + 3 for r in rows)
+    click.echo(f"{'layer':<{width}} {'output shape':<18} {'max abs':>10} {'max rel':>10}")
+    bad = 0
+    for label, kind, shape, max_abs, max_rel in rows:
+        ok = max_abs <= tol
+        bad += not ok
+        name = f"{label} ({kind})" if kind else label
+        click.echo(f"{name:<{width}} {shape:<18} {max_abs:>10.2e} {max_rel:>10.2e}  "
+                   f"{'OK' if ok else 'ABOVE TOL'}")
+    click.echo(f"{len(rows) - bad}/{len(rows)} outputs within tol={tol:g}"
+               f" ({xs[0].shape[0]} samples).")
+    if bad:
+        raise SystemExit(1)
