@@ -395,3 +395,130 @@ def test_regularizers_are_dropped_with_a_warning(tmp_path):
     with pytest.warns(UserWarning, match="kernel_regularizer.*dropped"):
         loaded = lstm_np.load_keras(path)
     assert_same(loaded(floats(T=4, F=2)), keras_out(model, floats(T=4, F=2)))
+
+
+# ---------------------------------------------------------------------- more Keras models
+def _seq(*layers, shape=(6, 3), dtype="float32", batch=None):
+    return keras.Sequential([keras.Input(shape, dtype=dtype, batch_size=batch), *layers])
+
+
+def _gru_with_states():
+    i = keras.Input((6, 3))
+    o, h = L.GRU(4, return_state=True, return_sequences=True)(i)
+    return keras.Model(i, [o, h, L.Dense(2)(h)])
+
+
+def _shared_layers():
+    i = keras.Input((6, 3))
+    dense, lstm = L.Dense(3, activation="relu"), L.LSTM(3, return_sequences=True)
+    return keras.Model(i, lstm(dense(lstm(dense(i)))))
+
+
+def _bidirectional_states():
+    i = keras.Input((6, 3))
+    return keras.Model(i, L.Bidirectional(L.LSTM(3, return_state=True))(i))
+
+
+def _sequential_in_sequential():
+    inner = keras.Sequential([keras.Input((6, 3)), L.LSTM(4, return_sequences=True)])
+    return keras.Sequential([keras.Input((6, 3)), inner, L.GRU(2)])
+
+
+def _masked_floats():
+    x = floats()
+    x[0, :2] = 0.0
+    x[2, -1] = 0.0
+    return x
+
+
+ZOO = {
+    "masking_dropout_activation": (lambda: _seq(
+        L.Masking(0.0), L.LSTM(4, return_sequences=True), L.Dropout(0.3),
+        L.TimeDistributed(L.Dense(2)), L.Activation("softmax")), _masked_floats),
+    "flatten": (lambda: _seq(L.LSTM(4, return_sequences=True), L.Flatten(),
+                             L.Dense(2, activation="sigmoid")), floats),
+    "bidirectional_merge_modes": (lambda: _seq(
+        L.Bidirectional(L.LSTM(3, return_sequences=True), merge_mode="ave"),
+        L.Bidirectional(L.SimpleRNN(3, return_sequences=True), merge_mode="mul"),
+        L.Bidirectional(L.GRU(2, reset_after=False))), floats),
+    "activations_no_bias": (lambda: _seq(
+        L.LSTM(4, activation="relu", recurrent_activation="hard_sigmoid", use_bias=False,
+               return_sequences=True),
+        L.GRU(3, activation="softsign", recurrent_activation="tanh")), floats),
+    "go_backwards": (lambda: _seq(L.GRU(3, go_backwards=True, return_sequences=True),
+                                  L.SimpleRNN(3, go_backwards=True, activation="relu")), floats),
+    "stateful": (lambda: _seq(L.LSTM(3, stateful=True), L.Dense(1), batch=4), floats),
+    "return_state_outputs": (_gru_with_states, floats),
+    "shared_layers": (_shared_layers, floats),
+    "bidirectional_return_state": (_bidirectional_states, floats),
+    "sequential_in_sequential": (_sequential_in_sequential, floats),
+    "embedding_gru_bilstm": (lambda: _seq(
+        L.Embedding(20, 4, mask_zero=True), L.GRU(3, return_sequences=True),
+        L.Bidirectional(L.LSTM(2)), shape=(6,), dtype="int32"), ids),
+    "free_timesteps": (lambda: _seq(L.LSTM(3, return_sequences=True),
+                                    L.TimeDistributed(L.Dense(2)), shape=(None, 3)), floats),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ZOO))
+def test_more_keras_models_load_and_export(name, tmp_path):
+    make, data = ZOO[name]
+    original = randomize(make())
+    original.save(tmp_path / "in.keras")
+    x = data()
+    expected = keras_out(original, x)
+    ours = lstm_np.load_keras(tmp_path / "in.keras")
+    assert_same(ours(x), expected)
+    ours.save_keras(tmp_path / "out.keras")
+    assert_same(keras_out(keras.saving.load_model(tmp_path / "out.keras"), x), expected)
+
+
+def test_float64_model():
+    model = keras.Sequential([keras.Input((6, 3), dtype="float64"), L.LSTM(3, dtype="float64")])
+    randomize(model)
+    x = floats().astype("float64")
+    ours = lstm_np.from_keras(model)
+    assert ours.layers[0].dtype == np.float64
+    assert_same(ours(x), keras_out(model, x), tol=1e-12)
+
+
+def test_from_keras_sequential_built_without_input():
+    model = keras.Sequential([L.LSTM(3, return_sequences=True), L.Dense(2)])
+    model.build((None, 6, 3))
+    randomize(model)
+    assert_same(lstm_np.from_keras(model)(floats()), keras_out(model, floats()))
+
+
+def test_keras2_functional_h5_with_tf_keras_weight_names(tmp_path):
+    """tf.keras 2.x layout: InputLayer in the config, [[name, node, tensor, kwargs]] inbound
+    nodes, weights at model_weights/lstm/lstm/lstm_cell/kernel:0."""
+    rng = np.random.default_rng(3)
+    k, r, b = (rng.uniform(-0.5, 0.5, s).astype("float32") for s in ((2, 8), (2, 8), (8,)))
+    config = {"class_name": "Functional", "config": {
+        "name": "model", "layers": [
+            {"class_name": "InputLayer", "name": "input_1", "inbound_nodes": [],
+             "config": {"batch_input_shape": [None, 5, 2], "dtype": "float32",
+                        "sparse": False, "ragged": False, "name": "input_1"}},
+            {"class_name": "GRU", "name": "gru", "inbound_nodes": [[["input_1", 0, 0, {}]]],
+             "config": {"name": "gru", "units": 2, "return_sequences": True,
+                        "reset_after": False, "recurrent_activation": "sigmoid",
+                        "time_major": False, "dtype": "float32"}}],
+        "input_layers": [["input_1", 0, 0]], "output_layers": [["gru", 0, 0]]}}
+    k, r, b = k[:, :6], r[:, :6], b[:6]
+    with h5py.File(tmp_path / "tf2.h5", "w") as f:
+        f.attrs["keras_version"] = "2.11.0"
+        f.attrs["model_config"] = json.dumps(config)
+        mw = f.create_group("model_weights")
+        mw.attrs["layer_names"] = [b"input_1", b"gru"]
+        mw.create_group("input_1").attrs["weight_names"] = []
+        g = mw.create_group("gru")
+        names = ["gru/gru_cell/kernel:0", "gru/gru_cell/recurrent_kernel:0", "gru/gru_cell/bias:0"]
+        g.attrs["weight_names"] = [n.encode() for n in names]
+        for n, w in zip(names, (k, r, b), strict=True):
+            g.create_dataset(n, data=w)
+    model = lstm_np.load_keras(tmp_path / "tf2.h5")
+    ref = keras.Sequential([keras.Input((5, 2)), L.GRU(2, return_sequences=True,
+                                                       reset_after=False)])
+    ref.set_weights([k, r, b])
+    x = floats(T=5, F=2)
+    assert_same(model(x), keras_out(ref, x))

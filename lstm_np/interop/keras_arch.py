@@ -165,11 +165,14 @@ def _build_sequential(config: dict, legacy: bool, where: str):
             items.append(_input(cfg, legacy, where))
         else:
             items.append(build(entry, legacy, where))
-    model = Sequential(items, name=config.get("name"))
     shape = config.get("build_input_shape")
     if shape is not None and not any(_entry(e)[0] == "InputLayer" for e in config["layers"]) \
             and not _has_declared_shape(items):
-        model.build(tuple(shape))
+        from ..models import Input
+
+        # A Sequential Keras built by calling it (no Input): replay that build.
+        items.insert(0, Input(batch_shape=tuple(shape)))
+    model = Sequential(items, name=config.get("name"))
     model._keras_layer_order = [m for m in items if _is_layer(m)]
     return model
 
@@ -268,10 +271,16 @@ def build_functional(config: dict, legacy: bool, where: str):
             stuck = {n: len(v) for n, v in pending.items() if v}
             raise ValueError(f"{where}: the functional graph cannot be resolved (loops or "
                              f"missing layers); calls left for {stuck}.")
-    model = Model(_map_refs(config["input_layers"], tensor),
-                  _map_refs(config["output_layers"], tensor), name=config.get("name"))
+    model = Model(_single(_map_refs(config["input_layers"], tensor)),
+                  _single(_map_refs(config["output_layers"], tensor)), name=config.get("name"))
     model._keras_layer_order = order
     return model
+
+
+def _single(refs):
+    """Keras calls a model whose inputs/outputs are a one-item list with (and returns) a bare
+    array (``unpack_singleton`` in keras/src/models/functional.py); so does lstm_np."""
+    return refs[0] if isinstance(refs, list) and len(refs) == 1 else refs
 
 
 def _ready(ref, outputs) -> bool:
