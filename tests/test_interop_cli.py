@@ -67,6 +67,12 @@ def test_verify_nested_models_and_token_inputs(saved):
         result = run("verify", path)
         assert result.exit_code == 0, result.output
         assert "ABOVE TOL" not in result.output
+    # autoencoder: the layers inside the encoder and decoder models get rows of their own
+    model, path = saved(autoencoder)
+    output = run("verify", path).output
+    for nested in model.layers[1:]:
+        for layer in nested.layers:
+            assert f"{nested.name}/{layer.name} ({type(layer).__name__})" in output
 
 
 def test_verify_exits_1_above_tolerance(saved):

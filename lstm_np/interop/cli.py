@@ -84,7 +84,7 @@ def random_inputs(model, n: int, timesteps: int, seed: int) -> list[np.ndarray]:
 
 
 def _probes(np_model):
-    """``(label, lstm_np layer, node index, output index, symbolic tensor)`` per layer output."""
+    """``(label, layer, call, output index, symbolic tensor, node)`` per layer output."""
     calls: dict[int, int] = {}
     rows = []
     for node in np_model._nodes:
@@ -92,7 +92,7 @@ def _probes(np_model):
         for i, tensor in enumerate(node.outputs):
             label = node.layer.name + (f"#{k}" if k else "") + \
                 (f"[{i}]" if len(node.outputs) > 1 else "")
-            rows.append((label, node.layer, k, i, tensor))
+            rows.append((label, node.layer, k, i, tensor, node))
     return rows
 
 
@@ -109,45 +109,60 @@ def _as_list(x):
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
-def compare(k_model, np_model, xs, keras):
-    """Rows ``(label, class, shape, max_abs, max_rel)`` for every layer output we can probe,
-    and a last row for the model outputs."""
+def _row(label, kind, k, n, keras):
+    k = np.asarray(keras.ops.convert_to_numpy(k), dtype=np.float64)
+    n = np.asarray(n, dtype=np.float64)
+    if k.shape != n.shape:
+        return (label, kind, f"{n.shape} vs keras {k.shape}", np.inf, np.inf)
+    diff = float(np.max(np.abs(n - k))) if k.size else 0.0
+    scale = float(np.max(np.abs(k))) if k.size else 0.0
+    return (label, kind, str(k.shape), diff, diff / max(scale, 1e-30))
+
+
+def compare(k_model, np_model, xs, keras, prefix: str = ""):
+    """Rows ``(label, class, shape, max_abs, max_rel)`` for every layer output we can probe
+    (the layers of nested models too, fed the same inputs on both sides, labelled
+    ``outer/inner``), then the model outputs."""
     import lstm_np
 
-    k_outs, n_outs, labels = [], [], []
-    for label, layer, call, index, tensor in _probes(np_model):
-        try:
-            k_outs.append(_keras_tensor(k_model, layer.name, call, index))
-        except (ValueError, IndexError, AttributeError):
-            continue  # Keras has no such tensor to show (e.g. renamed); the output row remains
-        n_outs.append(tensor)
-        labels.append((label, type(layer).__name__))
     single = len(xs) == 1
     xs_in = xs[0] if single else xs
 
     def one(inputs):
         return inputs[0] if single else inputs
 
-    try:
-        k_values = _as_list(keras.Model(one(k_model.inputs), k_outs)(xs_in))
-        n_values = _as_list(lstm_np.Model(one(np_model.inputs), n_outs)(xs_in))
-    except Exception:  # noqa: BLE001 - per-layer probing is best effort; outputs still compared
-        k_values, n_values, labels = [], [], []
-    k_final = _as_list(k_model(xs_in))
-    n_final = _as_list(np_model(xs_in))
+    wanted, nested = [], []
+    for label, layer, call, index, tensor, node in _probes(np_model):
+        try:
+            wanted.append((prefix + label, type(layer).__name__,
+                           _keras_tensor(k_model, layer.name, call, index), tensor))
+        except (ValueError, IndexError, AttributeError):
+            continue  # Keras has no such tensor to show (e.g. renamed); the output row remains
+        if hasattr(layer, "layers") and call == 0 and index == 0:
+            nested.append((len(wanted), layer, node.inputs))
+    input_ids = [id(t) for t in np_model.inputs]
+    feeders = [t for _, _, ts in nested for t in ts if id(t) not in input_ids]
     rows = []
-    pairs = list(zip(labels, k_values, n_values, strict=True))
-    pairs += [((f"model output {i}" if len(k_final) > 1 else "model output", ""), k, n)
-              for i, (k, n) in enumerate(zip(k_final, n_final, strict=True))]
-    for (label, kind), k, n in pairs:
-        k = np.asarray(keras.ops.convert_to_numpy(k), dtype=np.float64)
-        n = np.asarray(n, dtype=np.float64)
-        if k.shape != n.shape:
-            rows.append((label, kind, f"{n.shape} vs keras {k.shape}", np.inf, np.inf))
-            continue
-        diff = np.max(np.abs(n - k)) if k.size else 0.0
-        scale = np.max(np.abs(k)) if k.size else 0.0
-        rows.append((label, kind, str(k.shape), float(diff), float(diff / max(scale, 1e-30))))
+    try:
+        k_values = _as_list(keras.Model(one(k_model.inputs), [w[2] for w in wanted])(xs_in))
+        n_values = _as_list(lstm_np.Model(one(np_model.inputs),
+                                          [w[3] for w in wanted] + feeders)(xs_in))
+    except Exception:  # noqa: BLE001 - per-layer probing is best effort; outputs still compared
+        wanted, nested = [], []
+    fed = dict(zip(map(id, feeders), n_values[len(wanted):], strict=True)) if wanted else {}
+    fed.update(zip(input_ids, xs, strict=True))
+    inner_rows = {}
+    for position, layer, inputs in nested:
+        inner_xs = [np.asarray(fed[id(t)]) for t in inputs]
+        inner_rows[position] = compare(k_model.get_layer(layer.name), layer, inner_xs, keras,
+                                       prefix=f"{prefix}{layer.name}/")[:-1]
+    for i, (label, kind, _, _) in enumerate(wanted):
+        rows.append(_row(label, kind, k_values[i], n_values[i], keras))
+        rows += inner_rows.get(i + 1, [])
+    k_final, n_final = _as_list(k_model(xs_in)), _as_list(np_model(xs_in))
+    for i, (k, n) in enumerate(zip(k_final, n_final, strict=True)):
+        name = f"{prefix}output {i}" if len(k_final) > 1 else f"{prefix}output"
+        rows.append(_row(name if prefix else "model " + name, "", k, n, keras))
     return rows
 
 
