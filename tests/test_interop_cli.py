@@ -71,7 +71,7 @@ def test_verify_nested_models_and_token_inputs(saved):
     model, path = saved(autoencoder)
     output = run("verify", path).output
     for nested in model.layers[1:]:
-        for layer in nested.layers:
+        for layer in (la for la in nested.layers if type(la).__name__ != "InputLayer"):
             assert f"{nested.name}/{layer.name} ({type(layer).__name__})" in output
 
 
