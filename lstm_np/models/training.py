@@ -56,6 +56,7 @@ class Trainer:
         self.history = None
         self._losses: list = []
         self._metrics: list = []
+        self._resolved = False
 
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
@@ -64,34 +65,49 @@ class Trainer:
         """Choose the loss(es), optimizer and metrics (Keras 3 defaults: rmsprop)."""
         if kwargs:
             raise TypeError(f"compile() got unexpected argument(s) {', '.join(sorted(kwargs))}.")
-        self._ensure_built()
         if loss is None:
             raise ValueError(f"compile() needs a loss, e.g. loss='mse'. Valid names: "
                              f"{', '.join(losses_mod.NAMES)}.")
+        # Resolve names now, so that a typo fails here and not at fit time.
+        items = loss.values() if isinstance(loss, dict) else _as_list(loss)
+        for item in items:
+            losses_mod.get(item)
+        for m in _as_list(metrics) or []:
+            metrics_mod.get(m)
+        self.optimizer = optimizers_mod.get(optimizer)
+        self.loss = loss
+        self._compile_spec = (loss, metrics, loss_weights)
+        self._resolved = False
+        self.compiled = True
+        if self.built:
+            self._resolve_compile()
+
+    def _resolve_compile(self):
+        """Per-output losses and metrics (needs the outputs, so a Sequential built)."""
+        loss, metrics, loss_weights = self._compile_spec
         n_out = len(self._outputs)
         if isinstance(loss, dict):
-            names = [t.layer.name for t in self._outputs]
-            loss = [loss.get(n) for n in names]
-        loss_list = _as_list(loss) if isinstance(loss, (list, tuple)) else [loss] * n_out
+            loss = [loss.get(t.layer.name) for t in self._outputs]
+        loss_list = list(loss) if isinstance(loss, (list, tuple)) else [loss] * n_out
         if len(loss_list) != n_out:
             raise ValueError(f"The model has {n_out} outputs but {len(loss_list)} losses were "
                              "given; give one loss, or one per output.")
         self._losses = [losses_mod.get(item) for item in loss_list]
         self._loss_weights = [1.0] * n_out if loss_weights is None else list(loss_weights)
-        self.optimizer = optimizers_mod.get(optimizer)
-        self.loss = loss
         self._metrics = []
         for i, t in enumerate(self._outputs):
             prefix = "" if n_out == 1 else f"{t.layer.name}_"
             for m in _as_list(metrics) or []:
                 metric = metrics_mod.get(m, loss=self._losses[i], output_shape=t.shape)
                 self._metrics.append((i, prefix + metric.name, metric))
-        self.compiled = True
+        self._resolved = True
 
     def _require_compiled(self, what):
         if not self.compiled:
             raise RuntimeError(f"You must compile the model before {what}: call "
                                "model.compile(loss='mse', optimizer='adam') first.")
+        if not self._resolved:
+            self._resolve_compile()
 
     def _ensure_built(self, x_shape=None):
         """Sequential builds itself here from the first data; a functional model is built."""
