@@ -55,7 +55,7 @@ def tutorial_program():
     model.add(Dense(1))
     model.compile(loss='mean_squared_error', optimizer='adam')
     start = time.perf_counter()
-    for i in range(100):
+    for _i in range(100):
         model.fit(trainX, trainY, nb_epoch=1, batch_size=batch_size, verbose=2, shuffle=False)
         model.reset_states()
     fit_seconds = time.perf_counter() - start

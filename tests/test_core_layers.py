@@ -36,7 +36,7 @@ def compare(ours, theirs, x, dy, mask=None, int_input=False):
     else:
         np.testing.assert_allclose(dx, dx_k, rtol=RTOL, atol=ATOL)
     assert len(ours.grads) == len(g_k)
-    for g, gk in zip(ours.grads, g_k):
+    for g, gk in zip(ours.grads, g_k, strict=False):
         np.testing.assert_allclose(g, gk, rtol=RTOL, atol=ATOL)
 
 

@@ -194,8 +194,8 @@ def test_stateful_sample_count_not_divisible_is_explained():
     model = _stateful_model(batch=2)
     with pytest.raises(ValueError, match=r"built for batch size 2.*5 samples, which is not a "
                                          r"multiple of 2: the last batch would have 1"):
-        model.fit(X[:5] if len(X) >= 5 else np.concatenate([X, X])[:5],
-                  np.concatenate([X, X])[:5], batch_size=2, verbose=0)
+        x5 = np.concatenate([X, X])[:5]
+        model.fit(x5, x5, batch_size=2, verbose=0)
     with pytest.raises(ValueError, match="batch_size=3"):
         model.fit(X, X, batch_size=3, verbose=0)
     with pytest.raises(ValueError, match="built for batch size 2"):
@@ -287,3 +287,67 @@ def test_graph_disconnected():
     out = lstm_np.layers.LSTM(2)(b)
     with pytest.raises(ValueError, match="Graph disconnected"):
         lstm_np.Model(a, out)
+
+
+# --------------------------------------------------------------------- save / load
+def _train_a_little(model, x, y, **kw):
+    model.fit(x, y, epochs=2, batch_size=2, shuffle=False, verbose=0, **kw)
+
+
+@pytest.mark.parametrize("case", ["many_to_many", "autoencoder_functional",
+                                  "autoencoder_sequential", "embedding_stack", "seq2seq_states",
+                                  "masking_dropout_flatten"])
+def test_save_load_round_trip_is_exact(case, tmp_path):
+    build, x = CASES[case]
+    model = build(OURS)
+    y = model.predict(x) + 0.1
+    loss = "binary_crossentropy" if case == "masking_dropout_flatten" else "mse"
+    model.compile(loss=loss, optimizer=lstm_np.optimizers.Adam(0.01), metrics=["mae"])
+    _train_a_little(model, x, y)
+    path = tmp_path / "model.lstm_np"
+    model.save(path)
+    loaded = lstm_np.load_model(path)
+    assert [type(la).__name__ for la in loaded.layers] == [type(la).__name__ for la in
+                                                            model.layers]
+    for a, b in zip(loaded.get_weights(), model.get_weights(), strict=False):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+    assert loaded.optimizer.iterations == model.optimizer.iterations
+    # continuing training is identical too (optimizer slots restored)
+    if case != "masking_dropout_flatten":  # Dropout draws differ between the two
+        h1 = model.fit(x, y, epochs=1, batch_size=2, shuffle=False, verbose=0).history
+        h2 = loaded.fit(x, y, epochs=1, batch_size=2, shuffle=False, verbose=0).history
+        assert h1 == h2
+        for a, b in zip(loaded.get_weights(), model.get_weights(), strict=False):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_save_load_keeps_stateful_states_and_writes_atomically(tmp_path):
+    model = _stateful_model()
+    model.fit(X, X, batch_size=2, verbose=0, shuffle=False)
+    path = tmp_path / "stateful.npz"
+    model.save(path)
+    assert [p.name for p in tmp_path.iterdir()] == ["stateful.npz"]  # no temp file left
+    loaded = lstm_np.load_model(path)
+    for a, b in zip(loaded.layers[0].states, model.layers[0].states, strict=False):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(loaded.predict(X[:2]), model.predict(X[:2]))
+
+
+def test_load_model_rejects_other_files(tmp_path):
+    bad = tmp_path / "bad.bin"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(ValueError, match="not a file written by lstm_np"):
+        lstm_np.load_model(bad)
+
+
+def test_set_weights_copies_the_callers_arrays():
+    model = many_to_one(OURS)
+    weights = model.get_weights()
+    before = [w.copy() for w in weights]
+    model.set_weights(weights)
+    model.compile(loss="mse", optimizer="sgd")
+    model.fit(X, np.ones((N, 2)), verbose=0)
+    assert not np.array_equal(model.get_weights()[0], before[0])  # the model moved ...
+    for w, b in zip(weights, before, strict=False):  # ... the arrays it was given did not
+        np.testing.assert_array_equal(w, b)

@@ -47,7 +47,7 @@ def train_both(build, loss, optimizer, opt_kwargs, x, y, epochs=4, batch_size=4,
 def assert_same_training(km, om, kh, oh):
     for key in kh:
         np.testing.assert_allclose(oh[key], kh[key], rtol=RTOL, err_msg=key)
-    for ow, kw in zip(om.get_weights(), km.get_weights()):
+    for ow, kw in zip(om.get_weights(), km.get_weights(), strict=False):
         np.testing.assert_allclose(ow, kw, rtol=RTOL, atol=RTOL * np.abs(kw).max())
     # something was learnt: the weights moved
     assert kh["loss"][-1] != kh["loss"][0]
@@ -190,7 +190,7 @@ def test_stateful_training_with_reset_between_epochs_matches_keras():
         model.reset_states()
     k_losses, k_weights = keras_stateful_oracle(weights, x, y, 2, 3, 0.01)
     np.testing.assert_allclose(losses, k_losses, rtol=RTOL)
-    for ow, kw in zip(model.get_weights(), k_weights):
+    for ow, kw in zip(model.get_weights(), k_weights, strict=False):
         np.testing.assert_allclose(ow, kw, rtol=RTOL, atol=RTOL * np.abs(kw).max())
 
 

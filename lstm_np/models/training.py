@@ -122,8 +122,8 @@ class Trainer:
             raise ValueError(f"The model has {len(self._inputs)} inputs; got {len(xs)} arrays "
                              f"in {what}.")
         for a, t in zip(xs, self._inputs, strict=False):
-            if a.ndim != len(t.shape) or any(d is not None and d != s and i > 0
-                                             for i, (d, s) in enumerate(zip(t.shape, a.shape, strict=False))):
+            fixed = [(d, s) for d, s in zip(t.shape[1:], a.shape[1:], strict=False)]
+            if a.ndim != len(t.shape) or any(d is not None and d != s for d, s in fixed):
                 raise ValueError(
                     f"Input {t.name!r} expects shape {t.shape} (batch first, None = any); got "
                     f"{what} of shape {a.shape}. For recurrent layers the input is "
@@ -211,12 +211,12 @@ class Trainer:
 
     # ------------------------------------------------------------------ steps
     def _loss_and_grads(self, ys, outs, masks):
-        total, d_outs, per_output = 0.0, [], []
-        for y, out, mask, loss, w in zip(ys, outs, masks, self._losses, self._loss_weights, strict=False):
+        total, d_outs = 0.0, []
+        parts = zip(ys, outs, masks, self._losses, self._loss_weights, strict=False)
+        for y, out, mask, loss, w in parts:
             value, grad = loss.compute(y, out, mask)
             total += w * value
             d_outs.append(grad * w if w != 1.0 else grad)
-            per_output.append(value)
         return total, d_outs
 
     def _update_metrics(self, ys, outs, masks):
