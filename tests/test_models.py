@@ -351,3 +351,43 @@ def test_set_weights_copies_the_callers_arrays():
     assert not np.array_equal(model.get_weights()[0], before[0])  # the model moved ...
     for w, b in zip(weights, before, strict=False):  # ... the arrays it was given did not
         np.testing.assert_array_equal(w, b)
+
+
+# --------------------------------------------------------------------- callbacks, verbose
+def test_history_early_stopping_and_lambda_callback():
+    model = _compiled()
+    y = np.zeros((N, 2))
+    seen = []
+    cb = lstm_np.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: seen.append(e))
+    stop = lstm_np.callbacks.EarlyStopping(monitor="loss", patience=0, min_delta=10.0)
+    history = model.fit(X, y, epochs=20, verbose=0, callbacks=[cb, stop])
+    assert history.epoch == [0, 1] == seen  # epoch 0 sets the best, epoch 1 fails by 10
+    assert list(history.history) == ["loss"] and len(history.history["loss"]) == 2
+    assert model.history is history
+
+
+def test_verbose_2_prints_one_keras_line_per_epoch(capsys):
+    model = _compiled()
+    model.fit(X, np.zeros((N, 2)), epochs=2, batch_size=3, verbose=2)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "Epoch 1/2" and lines[2] == "Epoch 2/2"
+    assert lines[1].startswith("2/2 - ") and "ms/step - loss: " in lines[1]
+
+
+def test_verbose_1_shows_a_progress_bar(capsys):
+    model = _compiled()
+    model.fit(X, np.zeros((N, 2)), epochs=1, batch_size=2, verbose=1)
+    err = capsys.readouterr().err
+    assert "Epoch 1/1" in err and "2/2" in err and "loss" in err
+
+
+def test_trainable_false_layer_is_frozen():
+    model = many_to_one(OURS)
+    model.layers[0].trainable = False
+    model.compile(loss="mse", optimizer="sgd")
+    before = model.get_weights()
+    model.fit(X, np.ones((N, 2)), verbose=0)
+    after = model.get_weights()
+    for a, b in zip(after[:3], before[:3]):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(after[3], before[3])

@@ -57,6 +57,7 @@ class Trainer:
         self._losses: list = []
         self._metrics: list = []
         self._resolved = False
+        self._step_flags = None
 
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
@@ -223,14 +224,23 @@ class Trainer:
         for i, _, metric in self._metrics:
             metric.update(ys[i], outs[i], masks[i])
 
+    def _prepare_steps(self):
+        """Which weights train, looked up once per fit/train_on_batch (None: all of them)."""
+        flags = self._trainable_flags()
+        self._step_flags = None if all(flags) else flags
+
     def _train_step(self, xs, ys):
         outs, masks = self._run(xs, None, training=True)
         loss, d_outs = self._loss_and_grads(ys, outs, masks)
         self._backprop(d_outs)
-        flags = self._trainable_flags()  # read per step: set_weights may replace arrays
-        weights = [w for w, f in zip(self.weights, flags, strict=False) if f]
-        grads = [g for g, f in zip(self.grads, flags, strict=False) if f]
-        self.optimizer.apply(grads, weights)
+        # Weights are read per step (set_weights replaces arrays); the flags once per call.
+        flags = self._step_flags
+        if flags is None:
+            self.optimizer.apply(self.grads, self.weights)
+        else:
+            weights = [w for w, f in zip(self.weights, flags, strict=False) if f]
+            grads = [g for g, f in zip(self.grads, flags, strict=False) if f]
+            self.optimizer.apply(grads, weights)
         if self._metrics:
             self._update_metrics(ys, outs, masks)
         return loss
@@ -292,6 +302,7 @@ class Trainer:
                              "validation")
         verbose = 1 if verbose == "auto" else int(verbose)
         steps = -(-n // batch_size)
+        self._prepare_steps()
         self.history = History()
         cbs = CallbackList(_as_list(callbacks) or [], self.history, model=self,
                            params={"epochs": epochs, "steps": steps, "verbose": verbose})
@@ -379,6 +390,8 @@ class Trainer:
         ys = self._targets_of(y, xs[0].shape[0])
         self._batch_size(xs[0].shape[0], xs[0].shape[0], "train_on_batch")
         self._reset_metrics()
+        if train:
+            self._prepare_steps()
         loss = self._train_step(xs, ys) if train else self._test_step(xs, ys)
         logs = self._logs(loss)
         if return_dict:
