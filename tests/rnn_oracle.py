@@ -20,11 +20,9 @@ import numpy as np
 import lstm_np
 
 # Tolerances: outputs (absolute + relative), gradients (relative to the largest gradient).
-# float64 gradients: torch's hardsigmoid backward multiplies by a float32 1/6 (3e-8 relative
-# off), so Keras' float64 gradients are only 1e-7-exact with hard_sigmoid.
 TOL = {
     "float32": dict(out=1e-4, grad=2e-4),
-    "float64": dict(out=1e-10, grad=1e-7),
+    "float64": dict(out=1e-10, grad=1e-9),
 }
 
 
@@ -42,18 +40,31 @@ def keras_floatx(dtype):
 
 @contextlib.contextmanager
 def exact_float64_matmul(enabled=True):
-    """Make Keras' ``ops.matmul`` a plain ``torch.matmul`` (float64 stays float64)."""
+    """Make Keras float64-exact: ``ops.matmul`` becomes a plain ``torch.matmul`` (float64
+    stays float64), and ``hard_sigmoid`` gets an exact-1/6 gradient (torch's hardsigmoid
+    backward multiplies by 1/6 rounded to float32, 3e-8 relative off in float64)."""
     import torch
+    from keras.src.backend.torch import nn as knn
     from keras.src.backend.torch import numpy as knp
 
-    old = knp.matmul
+    old = knp.matmul, knn.hard_sigmoid
     if enabled:
         knp.matmul = lambda a, b: torch.matmul(knp.convert_to_tensor(a),
                                                knp.convert_to_tensor(b))
+        knn.hard_sigmoid = _exact_hard_sigmoid
     try:
         yield
     finally:
-        knp.matmul = old
+        knp.matmul, knn.hard_sigmoid = old
+
+
+def _exact_hard_sigmoid(x):
+    import torch
+    from keras.src.backend.torch.core import convert_to_tensor
+
+    x = convert_to_tensor(x)
+    inside = (x > -3) & (x < 3)  # torch's hardsigmoid: gradient only strictly inside
+    return torch.where(inside, x / 6 + 0.5, (x >= 3).to(x.dtype))
 
 
 def random_weights(layer, rng, scale=0.6):
@@ -130,7 +141,7 @@ def run_and_compare(ours, keras_layer, x, *, initial_state=None, mask=None, call
         for call in range(calls):
             xs = x + call  # a different batch each call, so that a carry bug shows
             y = _as_list(ours(xs, initial_state=initial_state, mask=mask, training=True))
-            for cell, sub in zip(_keras_subcells(keras_layer), _our_sublayers(ours)):
+            for cell, sub in zip(_keras_subcells(keras_layer), _our_sublayers(ours), strict=True):
                 patch_dropout(cell, sub, dtype)
             xt = _torch(xs, dtype, grad=True)
             st = None if initial_state is None else [_torch(s, dtype, grad=True)
@@ -138,23 +149,23 @@ def run_and_compare(ours, keras_layer, x, *, initial_state=None, mask=None, call
             kwargs = {} if mask is None else {"mask": torch.tensor(np.asarray(mask))}
             yk = _as_list(keras_layer(xt, initial_state=st, training=True, **kwargs))
             assert len(y) == len(yk), f"{len(y)} outputs, Keras returned {len(yk)}"
-            for i, (a, b) in enumerate(zip(y, yk)):
+            for i, (a, b) in enumerate(zip(y, yk, strict=True)):
                 assert_close(a, b.detach().numpy(), tol["out"], f"call {call} output {i}")
         if not grads:
             return
         dys = [rng.normal(size=a.shape).astype(dtype) for a in y]
-        loss = sum((b * _torch(d, dtype)).sum() for b, d in zip(yk, dys))
+        loss = sum((b * _torch(d, dtype)).sum() for b, d in zip(yk, dys, strict=True))
         loss.backward()
         dx = ours.backward(dys if len(dys) > 1 else dys[0])
         assert_grad_close(dx, xt.grad.numpy(), tol["grad"], "dx")
         kvars = keras_layer.trainable_variables
         assert len(ours.grads) == len(kvars)
-        for i, (g, v) in enumerate(zip(ours.grads, kvars)):
+        for i, (g, v) in enumerate(zip(ours.grads, kvars, strict=True)):
             ref = v.value.grad
             ref = np.zeros(g.shape) if ref is None else ref.numpy()
             assert_grad_close(g, ref, tol["grad"], f"grad {i} ({v.path})")
         if st is not None:
-            for i, (g, s) in enumerate(zip(ours.state_grads, st)):
+            for i, (g, s) in enumerate(zip(ours.state_grads, st, strict=True)):
                 assert_grad_close(g, s.grad.numpy(), tol["grad"], f"initial state {i}")
 
 

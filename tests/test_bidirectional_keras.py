@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rnn_oracle import build_pair, random_mask, run_and_compare
 
 import lstm_np
-from rnn_oracle import build_pair, random_mask, run_and_compare
 
 SETTINGS = settings(max_examples=25, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])

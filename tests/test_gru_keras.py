@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rnn_oracle import build_pair, random_mask, run_and_compare
 
 import lstm_np
-from rnn_oracle import build_pair, random_mask, run_and_compare
 
 SETTINGS = settings(max_examples=25, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -109,13 +109,13 @@ def test_gru_numba_equals_numpy(reset_after):
         layer.set_weights([rng.normal(size=w.shape) for w in layers[0].get_weights()]
                           if layer is layers[0] else layers[0].get_weights())
     outs = [layer(x, initial_state=[h0], mask=mask, training=True) for layer in layers]
-    for a, b in zip(*outs):
+    for a, b in zip(*outs, strict=True):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
     dy = [rng.normal(size=a.shape) for a in outs[0]]
     dxs = [layer.backward(dy) for layer in layers]
     np.testing.assert_allclose(dxs[0], dxs[1], rtol=0, atol=1e-12)
     for g0, g1 in zip(layers[0].grads + layers[0].state_grads,
-                      layers[1].grads + layers[1].state_grads):
+                      layers[1].grads + layers[1].state_grads, strict=True):
         np.testing.assert_allclose(g0, g1, rtol=0, atol=1e-12)
 
 
