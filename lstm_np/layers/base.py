@@ -147,7 +147,8 @@ class Layer:
                 )
             new.append(w)
         for (n, _), w in zip(expected, new):
-            self._weights[n] = w
+            # A copy: optimizers update weights in place, never the caller's arrays.
+            self._weights[n] = w.copy()
 
     def count_params(self) -> int:
         return int(sum(w.size for w in self._weights.values()))

@@ -16,7 +16,7 @@ import inspect
 
 import numpy as np
 
-from ..layers.base import Layer
+from ..layers.base import Layer, _unique_name
 from ..layers.core import InputLayer
 from .symbolic import SymbolicTensor, flatten_symbolic, substitute
 from .training import Trainer
@@ -64,7 +64,7 @@ class Model(Trainer, Layer):
 
     def __init__(self, inputs=None, outputs=None, name=None, input=None, output=None,
                  trainable=True, **kwargs):
-        Layer.__init__(self, name=name, trainable=trainable)
+        Layer.__init__(self, name=name or _unique_name("functional"), trainable=trainable)
         Trainer.__init__(self)
         if kwargs:
             raise TypeError(f"Model() got unexpected argument(s) {', '.join(sorted(kwargs))}.")

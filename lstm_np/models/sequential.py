@@ -75,6 +75,7 @@ class Sequential(Model):
                 raise ValueError(f"Layer {layer.name!r} returns several tensors (return_state?); "
                                  "Sequential needs one output per layer: use the functional API.")
         self._init_graph(inp, x)
+        self._resolved = False  # losses/metrics follow the (new) outputs
 
     def _ensure_built(self, x_shape=None):
         if self.built:

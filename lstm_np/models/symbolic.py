@@ -99,8 +99,11 @@ def call_layer(layer, x, *args, **kwargs):
     if not layer.built:
         layer.build(tuple(input_shape) if isinstance(x, SymbolicTensor) else input_shape)
         layer.built = True
-    out_shape = layer.compute_output_shape(
-        tuple(input_shape) if isinstance(x, SymbolicTensor) else input_shape)
+    shape_arg = tuple(input_shape) if isinstance(x, SymbolicTensor) else input_shape
+    if hasattr(layer, "compute_output_shape"):
+        out_shape = layer.compute_output_shape(shape_arg)
+    else:
+        out_shape = _dry_run_shape(layer, x, kwargs)
     multi = isinstance(out_shape, list)
     shapes = out_shape if multi else [out_shape]
     node = Node(layer, (x,), kwargs, [])
@@ -109,6 +112,29 @@ def call_layer(layer, x, *args, **kwargs):
                                    name=base if not multi else f"{base}_{i}")
                     for i, s in enumerate(shapes)]
     return node.outputs if multi else node.outputs[0]
+
+
+def _dry_run_shape(layer, x, kwargs):
+    """Output shape(s) of a layer without ``compute_output_shape``: run it once on zeros
+    (unknown sizes as 1, stored states put back), keep the batch axis unknown."""
+    import numpy as np
+
+    def zeros(t):
+        if isinstance(t, SymbolicTensor):
+            return np.zeros([1 if d is None else d for d in t.shape], "float32")
+        return [zeros(v) for v in t]
+
+    saved = getattr(layer, "_states", None)
+    saved = None if saved is None else [s.copy() for s in saved]
+    out = layer.call(zeros(x), **{k: zeros(v) if is_symbolic(v) else v
+                                  for k, v in kwargs.items()})
+    if saved is not None:
+        layer._states = saved
+    first = x if isinstance(x, SymbolicTensor) else x[0]
+    batch = first.shape[0]
+    if isinstance(out, (list, tuple)):
+        return [(batch, *np.shape(o)[1:]) for o in out]
+    return (batch, *np.shape(out)[1:])
 
 
 def Input(shape=None, batch_size=None, dtype=None, batch_shape=None, name=None,

@@ -56,6 +56,8 @@ class Trainer:
         self.history = None
         self._losses: list = []
         self._metrics: list = []
+        self._resolved = False
+        self._step_flags = None
 
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
@@ -64,34 +66,49 @@ class Trainer:
         """Choose the loss(es), optimizer and metrics (Keras 3 defaults: rmsprop)."""
         if kwargs:
             raise TypeError(f"compile() got unexpected argument(s) {', '.join(sorted(kwargs))}.")
-        self._ensure_built()
         if loss is None:
             raise ValueError(f"compile() needs a loss, e.g. loss='mse'. Valid names: "
                              f"{', '.join(losses_mod.NAMES)}.")
+        # Resolve names now, so that a typo fails here and not at fit time.
+        items = loss.values() if isinstance(loss, dict) else _as_list(loss)
+        for item in items:
+            losses_mod.get(item)
+        for m in _as_list(metrics) or []:
+            metrics_mod.get(m)
+        self.optimizer = optimizers_mod.get(optimizer)
+        self.loss = loss
+        self._compile_spec = (loss, metrics, loss_weights)
+        self._resolved = False
+        self.compiled = True
+        if self.built:
+            self._resolve_compile()
+
+    def _resolve_compile(self):
+        """Per-output losses and metrics (needs the outputs, so a Sequential built)."""
+        loss, metrics, loss_weights = self._compile_spec
         n_out = len(self._outputs)
         if isinstance(loss, dict):
-            names = [t.layer.name for t in self._outputs]
-            loss = [loss.get(n) for n in names]
-        loss_list = _as_list(loss) if isinstance(loss, (list, tuple)) else [loss] * n_out
+            loss = [loss.get(t.layer.name) for t in self._outputs]
+        loss_list = list(loss) if isinstance(loss, (list, tuple)) else [loss] * n_out
         if len(loss_list) != n_out:
             raise ValueError(f"The model has {n_out} outputs but {len(loss_list)} losses were "
                              "given; give one loss, or one per output.")
         self._losses = [losses_mod.get(item) for item in loss_list]
         self._loss_weights = [1.0] * n_out if loss_weights is None else list(loss_weights)
-        self.optimizer = optimizers_mod.get(optimizer)
-        self.loss = loss
         self._metrics = []
         for i, t in enumerate(self._outputs):
             prefix = "" if n_out == 1 else f"{t.layer.name}_"
             for m in _as_list(metrics) or []:
                 metric = metrics_mod.get(m, loss=self._losses[i], output_shape=t.shape)
                 self._metrics.append((i, prefix + metric.name, metric))
-        self.compiled = True
+        self._resolved = True
 
     def _require_compiled(self, what):
         if not self.compiled:
             raise RuntimeError(f"You must compile the model before {what}: call "
                                "model.compile(loss='mse', optimizer='adam') first.")
+        if not self._resolved:
+            self._resolve_compile()
 
     def _ensure_built(self, x_shape=None):
         """Sequential builds itself here from the first data; a functional model is built."""
@@ -106,8 +123,8 @@ class Trainer:
             raise ValueError(f"The model has {len(self._inputs)} inputs; got {len(xs)} arrays "
                              f"in {what}.")
         for a, t in zip(xs, self._inputs, strict=False):
-            if a.ndim != len(t.shape) or any(d is not None and d != s and i > 0
-                                             for i, (d, s) in enumerate(zip(t.shape, a.shape, strict=False))):
+            fixed = [(d, s) for d, s in zip(t.shape[1:], a.shape[1:], strict=False)]
+            if a.ndim != len(t.shape) or any(d is not None and d != s for d, s in fixed):
                 raise ValueError(
                     f"Input {t.name!r} expects shape {t.shape} (batch first, None = any); got "
                     f"{what} of shape {a.shape}. For recurrent layers the input is "
@@ -195,26 +212,35 @@ class Trainer:
 
     # ------------------------------------------------------------------ steps
     def _loss_and_grads(self, ys, outs, masks):
-        total, d_outs, per_output = 0.0, [], []
-        for y, out, mask, loss, w in zip(ys, outs, masks, self._losses, self._loss_weights, strict=False):
+        total, d_outs = 0.0, []
+        parts = zip(ys, outs, masks, self._losses, self._loss_weights, strict=False)
+        for y, out, mask, loss, w in parts:
             value, grad = loss.compute(y, out, mask)
             total += w * value
             d_outs.append(grad * w if w != 1.0 else grad)
-            per_output.append(value)
         return total, d_outs
 
     def _update_metrics(self, ys, outs, masks):
         for i, _, metric in self._metrics:
             metric.update(ys[i], outs[i], masks[i])
 
+    def _prepare_steps(self):
+        """Which weights train, looked up once per fit/train_on_batch (None: all of them)."""
+        flags = self._trainable_flags()
+        self._step_flags = None if all(flags) else flags
+
     def _train_step(self, xs, ys):
         outs, masks = self._run(xs, None, training=True)
         loss, d_outs = self._loss_and_grads(ys, outs, masks)
         self._backprop(d_outs)
-        flags = self._trainable_flags()  # read per step: set_weights may replace arrays
-        weights = [w for w, f in zip(self.weights, flags, strict=False) if f]
-        grads = [g for g, f in zip(self.grads, flags, strict=False) if f]
-        self.optimizer.apply(grads, weights)
+        # Weights are read per step (set_weights replaces arrays); the flags once per call.
+        flags = self._step_flags
+        if flags is None:
+            self.optimizer.apply(self.grads, self.weights)
+        else:
+            weights = [w for w, f in zip(self.weights, flags, strict=False) if f]
+            grads = [g for g, f in zip(self.grads, flags, strict=False) if f]
+            self.optimizer.apply(grads, weights)
         if self._metrics:
             self._update_metrics(ys, outs, masks)
         return loss
@@ -276,6 +302,7 @@ class Trainer:
                              "validation")
         verbose = 1 if verbose == "auto" else int(verbose)
         steps = -(-n // batch_size)
+        self._prepare_steps()
         self.history = History()
         cbs = CallbackList(_as_list(callbacks) or [], self.history, model=self,
                            params={"epochs": epochs, "steps": steps, "verbose": verbose})
@@ -363,6 +390,8 @@ class Trainer:
         ys = self._targets_of(y, xs[0].shape[0])
         self._batch_size(xs[0].shape[0], xs[0].shape[0], "train_on_batch")
         self._reset_metrics()
+        if train:
+            self._prepare_steps()
         loss = self._train_step(xs, ys) if train else self._test_step(xs, ys)
         logs = self._logs(loss)
         if return_dict:

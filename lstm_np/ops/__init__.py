@@ -1,8 +1,9 @@
 """The functional core: recurrent layers as plain functions on arrays.
 
 ``lstm_forward`` / ``lstm_backward`` (and their ``gru_`` / ``simple_rnn_`` twins) run a
-whole sequence (processing order) on either engine; the layers in :mod:`lstm_np.layers` add Keras' bookkeeping around them
-(go_backwards, stateful carry, return_sequences/return_state, dropout masks).
+whole sequence (processing order) on either engine; the layers in :mod:`lstm_np.layers` add
+Keras' bookkeeping around them (go_backwards, stateful carry, return_sequences/return_state,
+dropout masks).
 """
 
 from .gru import gru_backward, gru_cell_backward, gru_cell_forward, gru_forward

@@ -1,0 +1,252 @@
+"""``model.save(path)`` / ``lstm_np.load_model(path)``: lstm_np's own file format.
+
+One ``.npz`` (a zip of ``.npy`` arrays, readable with ``np.load`` alone) holding
+
+* ``__config__``: JSON (as bytes): the architecture (every layer's ``get_config()``,
+  and for functional models the graph: which layer is called on which tensors), the
+  compile arguments and the optimizer's configuration and iteration count;
+* ``weight/<i>``: the weights in ``get_weights()`` order;
+* ``optimizer/<slot>/<i>``: the optimizer's per-weight state (Adam's m and v, ...);
+* ``state/<k>/<i>``: the stored states of the k-th stateful layer.
+
+Loading rebuilds the model from the configuration and puts every array back, so a
+loaded model predicts and *continues training* exactly as the saved one would have.
+The file is written to a temporary name and renamed, so a crash never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+
+FORMAT = "lstm_np"
+VERSION = 1
+
+
+# --------------------------------------------------------------------- layers
+def layer_to_config(layer) -> dict:
+    from .functional import Model
+    from .sequential import Sequential
+
+    if isinstance(layer, Sequential):
+        layer._ensure_built()
+        inp = layer._input_tensor
+        return {"class_name": "Sequential", "config": {
+            "name": layer.name, "trainable": layer.trainable,
+            "input_shape": None if inp is None else list(inp.shape),
+            "layers": [layer_to_config(la) for la in layer._stack]}}
+    if isinstance(layer, Model):
+        return {"class_name": "Model", "config": _graph_config(layer)}
+    cfg = layer.get_config()
+    return {"class_name": type(layer).__name__, "config": _jsonable(cfg)}
+
+
+def layer_from_config(spec: dict):
+    from .. import layers as layers_mod
+    from .functional import Model
+    from .sequential import Sequential
+
+    name, cfg = spec["class_name"], dict(spec["config"])
+    if name == "Sequential":
+        model = Sequential(name=cfg["name"], trainable=cfg.get("trainable", True))
+        if cfg.get("input_shape") is not None:
+            from .symbolic import Input
+
+            model.add(Input(batch_shape=tuple(cfg["input_shape"])))
+        for sub in cfg["layers"]:
+            model.add(layer_from_config(sub))
+        return model
+    if name == "Model":
+        return _graph_from_config(cfg, Model)
+    cls = getattr(layers_mod, name, None)
+    if cls is None:
+        raise ValueError(f"Unknown layer class {name!r} in the saved file; this lstm_np has "
+                         f"{', '.join(sorted(layers_mod.__all__))}.")
+    if hasattr(cls, "from_config"):
+        return cls.from_config(cfg)
+    for key in ("batch_input_shape", "batch_shape", "noise_shape"):
+        if cfg.get(key) is not None:
+            cfg[key] = tuple(cfg[key])
+    return cls(**cfg)
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+# --------------------------------------------------------------------- graphs
+def _graph_config(model) -> dict:
+    from .symbolic import SymbolicTensor
+
+    nodes = [t.node for t in model._inputs] + list(model._nodes)
+    node_index = {id(n): i for i, n in enumerate(nodes)}
+    layer_index = {id(la): i for i, la in enumerate(model._layers)}
+
+    def ref(structure):
+        if isinstance(structure, SymbolicTensor):
+            return {"__tensor__": [node_index[id(structure.node)], structure.index]}
+        if isinstance(structure, (list, tuple)):
+            return [ref(s) for s in structure]
+        if isinstance(structure, dict):
+            return {k: ref(v) for k, v in structure.items()}
+        return _jsonable(structure)
+
+    return {
+        "name": model.name, "trainable": model.trainable,
+        "layers": [layer_to_config(la) for la in model._layers],
+        "nodes": [{"layer": layer_index[id(n.layer)], "args": ref(list(n.args)),
+                   "kwargs": ref(n.kwargs)} for n in nodes],
+        "inputs": ref(model._inputs if not model._single_input else model._inputs[0]),
+        "outputs": ref(model._outputs if not model._single_output else model._outputs[0]),
+    }
+
+
+def _graph_from_config(cfg, model_cls):
+    from ..layers.core import InputLayer
+    from .symbolic import Node, SymbolicTensor
+
+    layers = [layer_from_config(spec) for spec in cfg["layers"]]
+    produced: list[list] = []
+
+    def resolve(structure):
+        if isinstance(structure, dict) and "__tensor__" in structure:
+            i, j = structure["__tensor__"]
+            return produced[i][j]
+        if isinstance(structure, list):
+            return [resolve(s) for s in structure]
+        if isinstance(structure, dict):
+            return {k: resolve(v) for k, v in structure.items()}
+        return structure
+
+    for node_cfg in cfg["nodes"]:
+        layer = layers[node_cfg["layer"]]
+        if isinstance(layer, InputLayer):
+            node = Node(layer, (), {}, [])
+            node.outputs = [SymbolicTensor(layer.batch_input_shape, node=node, name=layer.name)]
+            produced.append(node.outputs)
+            continue
+        args = resolve(node_cfg["args"])
+        kwargs = resolve(node_cfg["kwargs"])
+        out = layer(*args, **kwargs)
+        produced.append(out if isinstance(out, list) else [out])
+    return model_cls(resolve(cfg["inputs"]), resolve(cfg["outputs"]), name=cfg["name"],
+                     trainable=cfg.get("trainable", True))
+
+
+# --------------------------------------------------------------------- save / load
+def _loss_config(loss):
+    from ..losses import Loss
+
+    if isinstance(loss, Loss):
+        return {"__loss__": loss.get_config()}
+    if isinstance(loss, (list, tuple)):
+        return [_loss_config(item) for item in loss]
+    if isinstance(loss, dict):
+        return {k: _loss_config(v) for k, v in loss.items()}
+    if callable(loss):
+        return getattr(loss, "__name__", None)
+    return loss
+
+
+def _loss_from_config(cfg):
+    from .. import losses
+
+    if isinstance(cfg, dict) and "__loss__" in cfg:
+        inner = dict(cfg["__loss__"])
+        loss = losses.get(inner.pop("name"))
+        for key, value in inner.items():
+            setattr(loss, key, value)
+        return loss
+    if isinstance(cfg, list):
+        return [_loss_from_config(item) for item in cfg]
+    if isinstance(cfg, dict):
+        return {k: _loss_from_config(v) for k, v in cfg.items()}
+    return cfg
+
+
+def save_model(model, filepath, overwrite=True) -> None:
+    filepath = os.fspath(filepath)
+    if not overwrite and os.path.exists(filepath):
+        raise FileExistsError(f"{filepath} exists; pass overwrite=True to replace it.")
+    config = {"format": FORMAT, "version": VERSION, "model": layer_to_config(model)}
+    arrays = {f"weight/{i}": w for i, w in enumerate(model.get_weights())}
+    stateful = model.stateful_layers()
+    for k, layer in enumerate(stateful):
+        for i, s in enumerate(layer.states or []):
+            arrays[f"state/{k}/{i}"] = s
+    if model.compiled:
+        loss, metrics, loss_weights = model._compile_spec
+        opt = model.optimizer
+        state = opt.get_state()
+        config["compile"] = {
+            "loss": _loss_config(loss),
+            "metrics": [m for m in (metrics or []) if isinstance(m, str)],
+            "loss_weights": loss_weights,
+            "optimizer": {"class_name": type(opt).__name__, "config": _jsonable(opt.get_config()),
+                          "iterations": state["iterations"],
+                          "slots": {k: len(v) for k, v in state["slots"].items()}}}
+        for key, slot in state["slots"].items():
+            for i, a in enumerate(slot):
+                arrays[f"optimizer/{key}/{i}"] = a
+    arrays["__config__"] = np.frombuffer(json.dumps(config).encode(), dtype=np.uint8)
+    directory = os.path.dirname(os.path.abspath(filepath))
+    fd, tmp = tempfile.mkstemp(prefix=".lstm_np-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, filepath)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def load_model(filepath, compile=True):
+    """Rebuild a model saved by ``model.save``: architecture, weights, optimizer, states."""
+    from .. import optimizers
+
+    filepath = os.fspath(filepath)
+    if zipfile.is_zipfile(filepath):
+        with zipfile.ZipFile(filepath) as z:
+            if "metadata.json" in z.namelist():
+                raise ValueError(f"{filepath} is a Keras .keras file, not an lstm_np file: "
+                                 "build the model in lstm_np and copy the weights with "
+                                 "set_weights (or use lstm_np's Keras interop).")
+    try:
+        data = np.load(filepath, allow_pickle=False)
+        config = json.loads(bytes(data["__config__"]).decode())
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{filepath} is not a file written by lstm_np's model.save(): "
+                         f"{exc}") from None
+    if config.get("format") != FORMAT:
+        raise ValueError(f"{filepath} is not an lstm_np model file.")
+    model = layer_from_config(config["model"])
+    model._ensure_built()
+    n = len(model.get_weights())
+    model.set_weights([data[f"weight/{i}"] for i in range(n)])
+    for k, layer in enumerate(model.stateful_layers()):
+        states = [data[f"state/{k}/{i}"] for i in range(len(layer.state_names))
+                  if f"state/{k}/{i}" in data]
+        if states:
+            layer.reset_state(states)
+    comp = config.get("compile")
+    if compile and comp:
+        opt_cfg = comp["optimizer"]
+        opt = optimizers.from_config(opt_cfg["class_name"], opt_cfg["config"])
+        opt.set_state({"iterations": opt_cfg["iterations"],
+                       "slots": {k: [data[f"optimizer/{k}/{i}"] for i in range(count)]
+                                 for k, count in opt_cfg["slots"].items()}})
+        model.compile(optimizer=opt, loss=_loss_from_config(comp["loss"]),
+                      metrics=comp["metrics"] or None, loss_weights=comp["loss_weights"])
+    return model
+
