@@ -522,3 +522,28 @@ def test_keras2_functional_h5_with_tf_keras_weight_names(tmp_path):
     ref.set_weights([k, r, b])
     x = floats(T=5, F=2)
     assert_same(model(x), keras_out(ref, x))
+
+
+@pytest.mark.parametrize("name", ["embedding_lstm_td", "bidirectional_gru", "autoencoder"])
+def test_numpy_engine(name, tmp_path):
+    make, data = CASES[name]
+    model = randomize(make())
+    model.save(tmp_path / "m.keras")
+    ours = lstm_np.load_keras(tmp_path / "m.keras", engine="numpy")
+    engines = []
+    lstm_np.interop.keras_files.set_engine(ours, None)  # None leaves engines alone
+    _collect_engines(ours, engines)
+    assert engines and set(engines) == {"numpy"}
+    assert_same(ours(data()), keras_out(model, data()))
+    with pytest.raises(ValueError, match="engine must be one of"):
+        lstm_np.load_keras(tmp_path / "m.keras", engine="cuda")
+
+
+def _collect_engines(obj, out):
+    if isinstance(obj, lstm_np.Recurrent):
+        out.append(obj.engine)
+    for attr in ("layers", "forward_layer", "backward_layer", "layer"):
+        sub = getattr(obj, attr, None)
+        for child in sub if isinstance(sub, list) else [sub]:
+            if child is not None and child is not obj and hasattr(child, "name"):
+                _collect_engines(child, out)

@@ -115,3 +115,12 @@ def test_half_precision_is_refused():
     module = torch.nn.GRU(3, 4).half()
     with pytest.raises(TypeError, match="float16.*module.float"):
         from_torch(module)
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_numpy_engine_gives_the_same_outputs(kind):
+    module = _module(kind, input_size=3, hidden_size=4, num_layers=2, bidirectional=True)
+    x = np.random.default_rng(2).normal(size=(2, 5, 3)).astype("float32")
+    model = from_torch(module, engine="numpy")
+    assert all(layer.forward_layer.engine == "numpy" for layer in model.layers)
+    np.testing.assert_allclose(model(x), _torch_out(module, x), atol=1e-5, rtol=0)

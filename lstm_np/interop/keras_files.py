@@ -99,12 +99,30 @@ def read_keras_zip(path) -> tuple[dict, object]:
     return config, _open_h5(io.BytesIO(weights), f"{path}!model.weights.h5")
 
 
-def load_keras(path):
+def set_engine(obj, engine) -> None:
+    """Run every recurrent layer inside ``obj`` on ``engine`` ("numba" or "numpy")."""
+    from ..config import resolve_engine
+    from ..layers import Recurrent
+
+    if engine is None:
+        return
+    engine = resolve_engine(engine)
+    if isinstance(obj, Recurrent):
+        obj.engine = engine
+    for attr in ("layers", "forward_layer", "backward_layer", "layer"):
+        sub = getattr(obj, attr, None)
+        for child in sub if isinstance(sub, list) else [sub]:
+            if child is not None and child is not obj and hasattr(child, "name"):
+                set_engine(child, engine)
+
+
+def load_keras(path, engine: str | None = None):
     """Load a Keras model file as an lstm_np model with the same architecture and weights.
 
     Reads Keras 3 ``.keras`` files (Sequential, functional, models nested as layers) and
     Keras 2 full-model ``.h5`` files. A weights-only file (``.weights.h5``) has no architecture:
-    build the lstm_np model and call ``model.load_weights(path)`` instead.
+    build the lstm_np model and call ``model.load_weights(path)`` instead. ``engine`` picks
+    the recurrent layers' engine ("numba", the default, or "numpy", the readable reference).
 
     >>> model = lstm_np.load_keras("model.keras")     # doctest: +SKIP
     >>> model.predict(x)                              # doctest: +SKIP
@@ -115,6 +133,7 @@ def load_keras(path):
         with h5:
             model = _build_and_check(config, legacy=False, path=path)
             keras_weights.load_keras3(model, h5)
+        set_engine(model, engine)
         return model
     h5 = _open_h5(os.fspath(path), os.fspath(path))
     with h5:
@@ -128,6 +147,7 @@ def load_keras(path):
         config = json.loads(raw.decode("utf8") if isinstance(raw, bytes) else raw)
         model = _build_and_check(config, legacy=True, path=path)
         keras_weights.load_legacy(model, h5)
+    set_engine(model, engine)
     return model
 
 
@@ -158,8 +178,9 @@ def load_weights(model, path) -> None:
 
 
 # ---------------------------------------------------------------------- live Keras objects
-def from_keras(obj):
-    """An lstm_np copy (architecture and weights) of a live Keras 3 model or layer."""
+def from_keras(obj, engine: str | None = None):
+    """An lstm_np copy (architecture and weights) of a live Keras 3 model or layer
+    (``engine`` as in :func:`load_keras`)."""
     try:
         import keras
     except ImportError:  # pragma: no cover
@@ -173,6 +194,7 @@ def from_keras(obj):
     entry = keras.saving.serialize_keras_object(obj)
     out = keras_arch.build(entry, legacy=False, where="")
     _copy_weights(obj, out)
+    set_engine(out, engine)
     return out
 
 

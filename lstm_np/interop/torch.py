@@ -74,10 +74,10 @@ def _layer_weights(module, kind: str, layer: int, suffix: str, u: int) -> list[n
     return weights
 
 
-def _make_layer(kind: str, module, dtype: str):
+def _make_layer(kind: str, module, dtype: str, engine):
     from ..layers import LSTM
 
-    common = dict(return_sequences=True, use_bias=bool(module.bias), dtype=dtype)
+    common = dict(return_sequences=True, use_bias=bool(module.bias), dtype=dtype, engine=engine)
     if kind == "LSTM":
         return LSTM(module.hidden_size, unit_forget_bias=False, **common)
     if kind == "GRU":
@@ -114,7 +114,7 @@ def _check_module(module) -> str:
     return kind
 
 
-def from_torch(module, dtype: str | None = None):
+def from_torch(module, dtype: str | None = None, engine: str | None = None):
     """Convert a torch.nn.LSTM, GRU or RNN into lstm_np layers that compute the same outputs.
 
     Parameters
@@ -124,6 +124,8 @@ def from_torch(module, dtype: str | None = None):
         ``nonlinearity`` ("tanh" or "relu"). Not ``proj_size > 0`` (see the module docstring).
     dtype : "float32" | "float64", optional
         The lstm_np dtype; by default the module's parameter dtype.
+    engine : "numba" | "numpy", optional
+        The recurrent layers' engine (default "numba", the compiled one).
 
     Returns
     -------
@@ -156,7 +158,7 @@ def from_torch(module, dtype: str | None = None):
     for k in range(module.num_layers):
         F = module.input_size if k == 0 else u * (2 if module.bidirectional else 1)
         if not module.bidirectional:
-            layer = _make_layer(kind, module, dtype)
+            layer = _make_layer(kind, module, dtype, engine)
             layer.build((None, None, F))
             layer.set_weights(_layer_weights(module, kind, k, "", u))
             layers.append(layer)
@@ -165,7 +167,7 @@ def from_torch(module, dtype: str | None = None):
 
         # Keras' Bidirectional makes its backward copy itself (go_backwards=True, flipped back
         # before the concat); its weights are the forward layer's then the backward layer's.
-        wrapper = Bidirectional(_make_layer(kind, module, dtype), merge_mode="concat")
+        wrapper = Bidirectional(_make_layer(kind, module, dtype, engine), merge_mode="concat")
         wrapper.build((None, None, F))
         wrapper.set_weights(_layer_weights(module, kind, k, "", u)
                             + _layer_weights(module, kind, k, "_reverse", u))
