@@ -70,6 +70,8 @@ def test_stacked_unidirectional(kind):
     module = _module(kind, input_size=2, hidden_size=6, num_layers=2, batch_first=True)
     model = _check(module, 2)
     assert [type(layer).__name__ for layer in model.layers] == [kind.upper()] * 2
+    x = np.random.default_rng(4).normal(size=(2, 11, 2)).astype("float32")  # another length
+    np.testing.assert_allclose(model(x), _torch_out(module, x), atol=1e-5, rtol=0)
 
 
 def test_bidirectional_single_layer_without_bias():

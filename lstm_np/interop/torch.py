@@ -174,6 +174,7 @@ def from_torch(module, dtype: str | None = None, engine: str | None = None):
         layers.append(wrapper)
     if len(layers) == 1:
         return layers[0]
-    from ..models import Sequential
+    from ..models import Input, Sequential
 
-    return Sequential(layers)
+    # Any number of timesteps, as torch accepts (the batch-first input of every lstm_np model).
+    return Sequential([Input(batch_shape=(None, None, module.input_size), dtype=dtype), *layers])
