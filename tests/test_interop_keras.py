@@ -569,3 +569,32 @@ def test_weights_h5_into_hand_built_functional_graph(tmp_path):
     assert_same(ours(x), keras_out(k, x))
     ours.save_keras(tmp_path / "out.keras")  # and back, with the same order
     assert_same(keras_out(keras.saving.load_model(tmp_path / "out.keras"), x), ours(x))
+
+
+def test_weights_file_with_layers_the_model_lacks(tmp_path):
+    k = randomize(keras.Sequential([keras.Input((6, 3)), L.LSTM(4), L.Dense(3), L.Dense(2)]))
+    k.save_weights(tmp_path / "w.weights.h5")
+    m = lstm_np.Sequential([lstm_np.Input((6, 3)), lstm_np.LSTM(4), lstm_np.Dense(3)])
+    with pytest.raises(ValueError, match="weights for dense_1.*does not have.*lstm, dense"):
+        m.load_weights(tmp_path / "w.weights.h5")
+
+
+def test_keras_2_13_container_name(tmp_path):
+    """Keras 2.13-2.15 wrote the same layout under '_layer_checkpoint_dependencies'."""
+    k = randomize(rnn_stacks())
+    path = tmp_path / "w.weights.h5"
+    k.save_weights(path)
+    with h5py.File(path, "a") as f:
+        f.move("layers", "_layer_checkpoint_dependencies")
+    m = lstm_np.load_keras(_saved(rnn_stacks(), tmp_path))
+    m.load_weights(path)
+    assert_same(m(floats()), keras_out(k, floats()))
+
+
+def test_keras2_file_with_a_layer_the_model_lacks(tmp_path):
+    path = tmp_path / "old.h5"
+    _write_keras2_h5(path)
+    m = lstm_np.Sequential([lstm_np.LSTM(3, batch_input_shape=(None, 4, 2), name="lstm_1"),
+                            lstm_np.Dense(1, name="dense_9")])
+    with pytest.raises(ValueError, match="weights for layer 'dense_1'.*does not have"):
+        m.load_weights(path)

@@ -132,7 +132,7 @@ def layer_slots(layer, path: str) -> list[tuple[str, object]]:
 
 
 # ---------------------------------------------------------------------- Keras 3 reading
-def _group(h5, path: str, where: str):
+def _group(h5, path: str):
     if path in h5:
         return h5[path]
     # Files written by Keras 2.13-2.15 name the container "_layer_checkpoint_dependencies".
@@ -143,7 +143,7 @@ def _group(h5, path: str, where: str):
 
 
 def _read_vars(h5, path: str) -> list[np.ndarray]:
-    group = _group(h5, path, path)
+    group = _group(h5, path)
     if group is None:
         return []
     keys = sorted(group.keys(), key=int)  # "10" sorts after "9"
@@ -169,7 +169,7 @@ def load_keras3(model, h5, path: str = "") -> None:
         _set(model, arrays, path or "/")
         return
     prefix = f"{path}/layers" if path else "layers"
-    container = _group(h5, prefix, prefix)
+    container = _group(h5, prefix)
     stored = set(container.keys()) if container is not None else set()
     named = named_children(model)
     expected_with_weights = {n for n, layer in named if _has_weights(layer)}
@@ -180,7 +180,7 @@ def load_keras3(model, h5, path: str = "") -> None:
             f"{', '.join(sorted(stored)) or 'nothing'}). Build the lstm_np model with the same "
             "layers, in the same order, as the Keras model that saved the file."
         )
-    extra = sorted(n for n in stored - {n for n, _ in named} if _stores_weights(h5, prefix, n))
+    extra = sorted(n for n in stored - {n for n, _ in named} if _stores_weights(container, n))
     if extra:
         raise ValueError(
             f"The weights file has weights for {', '.join(extra)} under {prefix!r}, which the "
@@ -203,9 +203,9 @@ def _has_weights(layer) -> bool:
     return bool(layer.weights)
 
 
-def _stores_weights(h5, prefix: str, name: str) -> bool:
+def _stores_weights(container, name: str) -> bool:
     found = []
-    h5[f"{prefix}/{name}"].visititems(lambda n, o: found.append(1) if hasattr(o, "shape")
+    container[name].visititems(lambda n, o: found.append(1) if hasattr(o, "shape")
                                       else None)
     return bool(found)
 
