@@ -598,3 +598,16 @@ def test_keras2_file_with_a_layer_the_model_lacks(tmp_path):
                             lstm_np.Dense(1, name="dense_9")])
     with pytest.raises(ValueError, match="weights for layer 'dense_1'.*does not have"):
         m.load_weights(path)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: L.Bidirectional(L.LSTM(3, return_sequences=True), merge_mode="sum"),
+    lambda: L.TimeDistributed(L.Dense(2, activation="relu")),
+    lambda: L.LSTM(3, return_state=True, go_backwards=True),
+])
+def test_from_keras_wrapper_and_state_layers(make):
+    layer = make()
+    x = floats()
+    layer(x)  # builds it
+    randomize(layer)
+    assert_same(lstm_np.from_keras(layer)(x), keras_out(layer, x))

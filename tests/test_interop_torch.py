@@ -126,3 +126,15 @@ def test_numpy_engine_gives_the_same_outputs(kind):
     model = from_torch(module, engine="numpy")
     assert all(layer.forward_layer.engine == "numpy" for layer in model.layers)
     np.testing.assert_allclose(model(x), _torch_out(module, x), atol=1e-5, rtol=0)
+
+
+def test_torch_to_keras_end_to_end(tmp_path):
+    """torch -> lstm_np -> a .keras file -> Keras 3 computes torch's outputs."""
+    keras = pytest.importorskip("keras")
+    module = _module("lstm", input_size=3, hidden_size=4, num_layers=2, bidirectional=True)
+    model = from_torch(module)
+    model.save_keras(tmp_path / "from_torch.keras")
+    back = keras.saving.load_model(tmp_path / "from_torch.keras")
+    x = np.random.default_rng(6).normal(size=(2, 9, 3)).astype("float32")
+    got = keras.ops.convert_to_numpy(back(x))
+    np.testing.assert_allclose(got, _torch_out(module, x), atol=1e-5, rtol=0)
