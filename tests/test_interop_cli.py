@@ -136,3 +136,22 @@ def test_verify_without_keras_says_what_to_install(saved, monkeypatch):
     monkeypatch.setitem(sys.modules, "keras", None)
     result = run("verify", path)
     assert result.exit_code == 2 and "needs Keras 3" in result.output
+
+
+def test_inspect_weights_lists_every_array_in_keras_layout(saved):
+    model, path = saved(autoencoder)
+    result = run("inspect", "--weights", path)
+    assert result.exit_code == 0, result.output
+    encoder = model.layers[1]
+    lstm = encoder.layers[-1]
+    assert f"{encoder.name}/{lstm.name}/kernel" in result.output
+    assert "(3, 20)" in result.output and "(5, 20)" in result.output  # (F, 4u), (u, 4u)
+    n_arrays = sum(1 for line in result.output.splitlines() if line.startswith("  "))
+    assert n_arrays == len(model.weights)
+
+
+def test_verify_numpy_engine(saved):
+    _, path = saved(bidirectional_gru)
+    result = run("verify", path, "--engine", "numpy")
+    assert result.exit_code == 0, result.output
+    assert run("verify", path, "--engine", "cuda").exit_code == 2  # click refuses the choice

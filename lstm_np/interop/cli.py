@@ -28,19 +28,48 @@ def _fail(message: str, code: int = 2):
     return exc
 
 
-def _load(path):
+def _load(path, engine=None):
     try:
-        return load_keras(path)
+        return load_keras(path, engine=engine)
     except (OSError, ValueError, TypeError, ImportError) as exc:
         raise _fail(str(exc)) from None
 
 
+def _weight_entries(model, prefix: str = "") -> list[tuple[str, tuple]]:
+    """``(path/name, shape)`` per weight array, in Keras order."""
+    from .keras_weights import children, is_model
+
+    entries = []
+    for layer in children(model):
+        if is_model(layer):
+            entries += _weight_entries(layer, f"{prefix}{layer.name}/")
+            continue
+        arrays = layer.get_weights()
+        names = list(getattr(layer, "weight_names", []))
+        inner = getattr(layer, "layer", None)  # TimeDistributed keeps them in the inner layer
+        if len(names) != len(arrays) and inner is not None:
+            names = [f"{inner.name}/{n}" for n in getattr(inner, "weight_names", [])]
+        if len(names) != len(arrays):
+            names = [str(i) for i in range(len(arrays))]
+        entries += [(f"{prefix}{layer.name}/{n}", a.shape) for n, a in zip(names, arrays,
+                                                                            strict=True)]
+    return entries
+
+
 @click.command("inspect")
 @click.argument("path", type=click.Path(dir_okay=True))
-def inspect_command(path):
+@click.option("--weights", "show_weights", is_flag=True,
+              help="Also list every weight array (Keras order and layout) with its shape.")
+def inspect_command(path, show_weights):
     """Print the layers, output shapes and parameter counts of a Keras model file."""
     model = _load(path)
     model.summary(print_fn=click.echo)
+    if show_weights:
+        click.echo("Weights (Keras order; gates along the last axis: LSTM i,f,c,o; GRU z,r,h):")
+        entries = _weight_entries(model)
+        width = max((len(name) for name, _ in entries), default=0)
+        for name, shape in entries:
+            click.echo(f"  {name:<{width}}  {shape}")
 
 
 # ---------------------------------------------------------------------- verify
@@ -177,7 +206,9 @@ def compare(k_model, np_model, xs, keras, prefix: str = ""):
 @click.option("--tol", type=click.FloatRange(min=0), default=1e-5, show_default=True,
               help="Largest absolute difference accepted, for every layer output.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of random inputs.")
-def verify_command(path, input_path, n_random, timesteps, tol, seed):
+@click.option("--engine", type=click.Choice(["numba", "numpy"]), default=None,
+              help="lstm_np engine of the recurrent layers (default: numba).")
+def verify_command(path, input_path, n_random, timesteps, tol, seed, engine):
     """Run a Keras model file in Keras and in lstm_np and diff every layer's output."""
     if input_path is not None and n_random is not None:
         raise _fail("Give --input FILE or --random N, not both.")
@@ -187,7 +218,7 @@ def verify_command(path, input_path, n_random, timesteps, tol, seed):
     except ImportError:
         raise _fail("verify needs Keras 3 to compute the reference outputs: pip install keras "
                     "(and a backend such as torch). `lstm-np inspect` works without it.") from None
-    np_model = _load(path)
+    np_model = _load(path, engine)
     try:
         k_model = keras.saving.load_model(os.fspath(path), compile=False)
     except Exception as exc:  # noqa: BLE001 - any Keras failure is reported, not a traceback
