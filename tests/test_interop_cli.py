@@ -86,8 +86,8 @@ def test_verify_finds_a_wrong_weight_in_its_layer(saved, monkeypatch):
     model, path = saved(embedding_lstm_td)
     real = cli.load_keras
 
-    def tampered(p):
-        model = real(p)
+    def tampered(p, engine=None):
+        model = real(p, engine=engine)
         weights = model.layers[1].get_weights()
         weights[2][0] += 0.5  # one bias entry of the LSTM
         model.layers[1].set_weights(weights)
