@@ -611,3 +611,50 @@ def test_from_keras_wrapper_and_state_layers(make):
     layer(x)  # builds it
     randomize(layer)
     assert_same(lstm_np.from_keras(layer)(x), keras_out(layer, x))
+
+
+@pytest.mark.parametrize("style", ["keras_2_2_inputs", "tf_keras_kwargs"])
+def test_keras2_encoder_decoder_with_initial_state(style, tmp_path):
+    """Keras 2 recorded a decoder's initial_state either as extra inbound tensors (2.2) or as a
+    kwargs entry of [name, node, tensor] triples (tf.keras 2.x)."""
+    rng = np.random.default_rng(7)
+    shapes = {"enc": ((3, 8), (2, 8), (8,)), "dec": ((2, 8), (2, 8), (8,))}
+    weights = {n: [rng.uniform(-0.5, 0.5, s).astype("float32") for s in shp]
+               for n, shp in shapes.items()}
+    lstm_cfg = {"units": 2, "recurrent_activation": "sigmoid", "dtype": "float32"}
+    if style == "keras_2_2_inputs":
+        dec_nodes = [[["dec_in", 0, 0, {}], ["enc", 0, 1, {}], ["enc", 0, 2, {}]]]
+    else:
+        dec_nodes = [[["dec_in", 0, 0, {"initial_state": [["enc", 0, 1], ["enc", 0, 2]]}]]]
+    config = {"class_name": "Model", "config": {"name": "s2s", "layers": [
+        {"class_name": "InputLayer", "name": "enc_in", "inbound_nodes": [],
+         "config": {"batch_input_shape": [None, 5, 3], "name": "enc_in"}},
+        {"class_name": "InputLayer", "name": "dec_in", "inbound_nodes": [],
+         "config": {"batch_input_shape": [None, 4, 2], "name": "dec_in"}},
+        {"class_name": "LSTM", "name": "enc", "inbound_nodes": [[["enc_in", 0, 0, {}]]],
+         "config": dict(lstm_cfg, name="enc", return_state=True)},
+        {"class_name": "LSTM", "name": "dec", "inbound_nodes": dec_nodes,
+         "config": dict(lstm_cfg, name="dec", return_sequences=True)}],
+        "input_layers": [["enc_in", 0, 0], ["dec_in", 0, 0]],
+        "output_layers": [["dec", 0, 0]]}}
+    with h5py.File(tmp_path / "s2s.h5", "w") as f:
+        f.attrs["model_config"] = json.dumps(config)
+        mw = f.create_group("model_weights")
+        mw.attrs["layer_names"] = [b"enc_in", b"dec_in", b"enc", b"dec"]
+        for name in ("enc_in", "dec_in"):
+            mw.create_group(name).attrs["weight_names"] = []
+        for name, arrays in weights.items():
+            g = mw.create_group(name)
+            names = [f"{name}/{w}:0" for w in ("kernel", "recurrent_kernel", "bias")]
+            g.attrs["weight_names"] = [n.encode() for n in names]
+            for n, w in zip(names, arrays, strict=True):
+                g.create_dataset(n, data=w)
+    model = lstm_np.load_keras(tmp_path / "s2s.h5")
+    enc_in, dec_in = keras.Input((5, 3)), keras.Input((4, 2))
+    enc, dec = L.LSTM(2, return_state=True), L.LSTM(2, return_sequences=True)
+    _, h, c = enc(enc_in)
+    ref = keras.Model([enc_in, dec_in], dec(dec_in, initial_state=[h, c]))
+    enc.set_weights(weights["enc"])
+    dec.set_weights(weights["dec"])
+    x = [floats(T=5), floats(T=4, F=2, seed=9)]
+    assert_same(model(x), keras_out(ref, x))

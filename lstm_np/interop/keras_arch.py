@@ -16,7 +16,7 @@ from __future__ import annotations
 import inspect
 import warnings
 
-#: Keras class name -> lstm_np attribute holding the class (lstm_np.layers / lstm_np.models).
+#: Keras layer classes with an lstm_np twin of the same name in lstm_np.layers.
 _LAYER_CLASSES = ("LSTM", "GRU", "SimpleRNN", "Bidirectional", "TimeDistributed", "Dense",
                   "Embedding", "RepeatVector", "Dropout", "Activation", "Masking", "Flatten")
 _MODEL_CLASSES = ("Sequential", "Functional", "Model")
@@ -295,6 +295,10 @@ def _replay(layer, node, tensor, legacy: bool):
         args = [tensor(*ref[:3]) for ref in node]
         kwargs = dict(node[0][3]) if node and len(node[0]) > 3 and node[0][3] else {}
         kwargs = _resolve_legacy_kwargs(kwargs, tensor)
+        recurrent = hasattr(layer, "state_names") or type(layer).__name__ == "Bidirectional"
+        if recurrent and len(args) > 1:
+            # Keras 2.2 called an RNN on [x, *initial_state] and recorded every input.
+            return layer(args[0], initial_state=args[1:], **kwargs)
         return layer(args[0] if len(args) == 1 else args, **kwargs)
     args = _resolve(node.get("args", []), tensor)
     kwargs = {k: v for k, v in _resolve(node.get("kwargs", {}), tensor).items()
