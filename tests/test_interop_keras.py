@@ -658,3 +658,11 @@ def test_keras2_encoder_decoder_with_initial_state(style, tmp_path):
     dec.set_weights(weights["dec"])
     x = [floats(T=5), floats(T=4, F=2, seed=9)]
     assert_same(model(x), keras_out(ref, x))
+
+
+def test_load_weights_into_an_unbuilt_model(tmp_path):
+    k = randomize(rnn_stacks())
+    k.save_weights(tmp_path / "w.weights.h5")
+    m = lstm_np.Sequential([lstm_np.LSTM(3), lstm_np.Dense(1)])
+    with pytest.raises(ValueError, match="not built.*Input\\(shape="):
+        m.load_weights(tmp_path / "w.weights.h5")

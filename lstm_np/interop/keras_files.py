@@ -166,6 +166,13 @@ def load_weights(model, path) -> None:
     position and class, as Keras does; the shapes must fit.
     """
     kind = sniff(path)
+    if not getattr(model, "built", True):
+        raise ValueError(
+            f"{type(model).__name__} {model.name!r} is not built, so it has no weights to load "
+            "into yet (Keras refuses this too). Build it first: start it with "
+            "Input(shape=(timesteps, features)), give the first layer input_shape=..., or call "
+            "it once on data."
+        )
     if kind == "zip":
         _, h5 = read_keras_zip(path)
     else:
