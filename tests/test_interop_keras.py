@@ -666,3 +666,20 @@ def test_load_weights_into_an_unbuilt_model(tmp_path):
     m = lstm_np.Sequential([lstm_np.LSTM(3), lstm_np.Dense(1)])
     with pytest.raises(ValueError, match="not built.*Input\\(shape="):
         m.load_weights(tmp_path / "w.weights.h5")
+
+
+def test_save_keras_without_keras_installed(tmp_path, monkeypatch):
+    import sys
+
+    original = randomize(autoencoder())
+    original.save(tmp_path / "in.keras")
+    ours = lstm_np.load_keras(tmp_path / "in.keras")
+    with monkeypatch.context() as patch:
+        patch.setitem(sys.modules, "keras", None)  # as if Keras were not installed
+        ours.save_keras(tmp_path / "out.keras")
+        with pytest.raises(ImportError, match="to_keras needs Keras 3"):
+            lstm_np.to_keras(ours)
+    with zipfile.ZipFile(tmp_path / "out.keras") as z:
+        assert sorted(z.namelist()) == ["config.json", "metadata.json", "model.weights.h5"]
+    back = keras.saving.load_model(tmp_path / "out.keras")
+    assert_same(keras_out(back, floats()), keras_out(original, floats()))
