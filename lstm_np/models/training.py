@@ -45,6 +45,17 @@ def _as_array(a, what):
     return arr
 
 
+class _OutputLoss(metrics_mod.Metric):
+    """One output's unweighted loss, averaged over the epoch weighted by batch size."""
+
+    def __init__(self):
+        super().__init__("loss", None)
+
+    def add(self, value, n):
+        self.total += value * n
+        self.count += n
+
+
 class Trainer:
     """The training API shared by :class:`Model` and :class:`Sequential`."""
 
@@ -73,8 +84,10 @@ class Trainer:
         items = loss.values() if isinstance(loss, dict) else _as_list(loss)
         for item in items:
             losses_mod.get(item)
-        for m in _as_list(metrics) or []:
-            metrics_mod.get(m)
+        groups = metrics.values() if isinstance(metrics, dict) else (_as_list(metrics) or [])
+        for group in groups:
+            for m in group if isinstance(group, (list, tuple)) else [group]:
+                metrics_mod.get(m)
         self.optimizer = optimizers_mod.get(optimizer)
         self.loss = loss
         self._compile_spec = (loss, metrics, loss_weights)
@@ -96,9 +109,19 @@ class Trainer:
         self._losses = [losses_mod.get(item) for item in loss_list]
         self._loss_weights = [1.0] * n_out if loss_weights is None else list(loss_weights)
         self._metrics = []
+        names = [t.layer.name for t in self._outputs]
+        names = [n if names.count(n) == 1 else f"{n}_{i}" for i, n in enumerate(names)]
+        if isinstance(metrics, dict):
+            per_output = [_as_list(metrics.get(n)) or [] for n in names]
+        elif n_out > 1 and metrics and all(isinstance(m, (list, tuple)) for m in metrics):
+            per_output = [list(m) for m in metrics]  # Keras: one list per output
+        else:
+            per_output = [_as_list(metrics) or []] * n_out
         for i, t in enumerate(self._outputs):
-            prefix = "" if n_out == 1 else f"{t.layer.name}_"
-            for m in _as_list(metrics) or []:
+            prefix = "" if n_out == 1 else f"{names[i]}_"
+            if n_out > 1:  # Keras logs each output's unweighted loss too
+                self._metrics.append((i, prefix + "loss", _OutputLoss()))
+            for m in per_output[i]:
                 metric = metrics_mod.get(m, loss=self._losses[i], output_shape=t.shape)
                 self._metrics.append((i, prefix + metric.name, metric))
         self._resolved = True
@@ -212,17 +235,22 @@ class Trainer:
 
     # ------------------------------------------------------------------ steps
     def _loss_and_grads(self, ys, outs, masks):
-        total, d_outs = 0.0, []
+        total, d_outs, values = 0.0, [], []
         parts = zip(ys, outs, masks, self._losses, self._loss_weights, strict=False)
         for y, out, mask, loss, w in parts:
             value, grad = loss.compute(y, out, mask)
             total += w * value
+            values.append(value)
             d_outs.append(grad * w if w != 1.0 else grad)
+        self._output_losses = values
         return total, d_outs
 
     def _update_metrics(self, ys, outs, masks):
         for i, _, metric in self._metrics:
-            metric.update(ys[i], outs[i], masks[i])
+            if isinstance(metric, _OutputLoss):
+                metric.add(self._output_losses[i], len(outs[i]))
+            else:
+                metric.update(ys[i], outs[i], masks[i])
 
     def _prepare_steps(self):
         """Which weights train, looked up once per fit/train_on_batch (None: all of them)."""
@@ -247,8 +275,9 @@ class Trainer:
 
     def _test_step(self, xs, ys):
         outs, masks = self._run(xs, None, training=False)
-        loss = sum(w * lo.compute(y, o, m)[0] for y, o, m, lo, w in
-                   zip(ys, outs, masks, self._losses, self._loss_weights, strict=False))
+        self._output_losses = [lo.compute(y, o, m)[0] for y, o, m, lo in
+                               zip(ys, outs, masks, self._losses, strict=False)]
+        loss = sum(w * v for w, v in zip(self._loss_weights, self._output_losses, strict=False))
         if self._metrics:
             self._update_metrics(ys, outs, masks)
         return loss
