@@ -5,7 +5,7 @@
 (1, 4)
 """
 
-from . import activations, initializers, layers, losses, metrics, ops, optimizers
+from . import activations, callbacks, initializers, layers, losses, metrics, ops, optimizers, utils
 from .layers import (
     LSTM,
     Activation,
@@ -20,10 +20,10 @@ from .layers import (
     RepeatVector,
     TimeDistributed,
 )
-from .models import Input, Model, Sequential, callbacks, load_model
+from .models import Input, Model, Sequential, load_model
 
 __version__ = "0.1.0"
 __all__ = ["LSTM", "Activation", "Dense", "Dropout", "Embedding", "Flatten", "Input",
            "InputLayer", "Layer", "Masking", "Model", "Recurrent", "RepeatVector", "Sequential",
            "TimeDistributed", "activations", "callbacks", "initializers", "layers", "load_model",
-           "losses", "metrics", "ops", "optimizers"]
+           "losses", "metrics", "ops", "optimizers", "utils"]

@@ -7,5 +7,14 @@ from .lstm import LSTM
 from .recurrent import Recurrent
 from .time_distributed import TimeDistributed
 
-__all__ = ["Activation", "Dense", "Dropout", "Embedding", "Flatten", "InputLayer", "Layer",
+
+def Input(shape=None, batch_size=None, dtype=None, batch_shape=None, name=None, **kwargs):
+    """``keras.layers.Input`` spelling of :func:`lstm_np.Input` (a symbolic model input)."""
+    from ..models.symbolic import Input as _Input  # late: models build on layers
+
+    return _Input(shape=shape, batch_size=batch_size, dtype=dtype, batch_shape=batch_shape,
+                  name=name, **kwargs)
+
+
+__all__ = ["Input", "Activation", "Dense", "Dropout", "Embedding", "Flatten", "InputLayer", "Layer",
            "LSTM", "Masking", "Recurrent", "RepeatVector", "TimeDistributed"]
