@@ -191,3 +191,8 @@ def test_keras_import_spellings():
     from lstm_np.models import Model, Sequential, load_model  # noqa: F401
 
     assert Input((3, 2)).shape == (None, 3, 2)
+
+
+def test_keras2_dense_input_dim_means_2d_input():
+    model = lstm_np.Sequential([L.Dense(4, input_dim=8), L.Dense(1)])
+    assert model.input_shape == (None, 8) and model.output_shape == (None, 1)

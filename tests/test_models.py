@@ -444,3 +444,46 @@ def test_two_output_model_trains_like_keras():
         np.testing.assert_allclose(oh[key], kh[key], rtol=2e-4, err_msg=key)
     for a, b in zip(om.get_weights(), km.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-4 * np.abs(b).max())
+
+
+def reshape_autoencoder(K):  # the "LSTM autoencoder" answer: Reshape into a sequence
+    inp_e = K.Input((10, 5))
+    encoder = K.Model(inp_e, K.layers.LSTM(20, return_sequences=False)(inp_e))
+    inp_d = K.Input((20,))
+    out_d = K.layers.Reshape((10, 2))(inp_d)
+    decoder = K.Model(inp_d, K.layers.LSTM(5, return_sequences=True)(out_d))
+    alt = K.layers.LSTM(50, return_sequences=False)(out_d)
+    alt = K.layers.Reshape((10, 5))(alt)
+    alternative = K.Model(inp_d, alt)
+    inputs = K.Input((10, 5))
+    return K.Model(inputs, [decoder(encoder(inputs)), alternative(encoder(inputs))])
+
+
+def concat_permute(K):
+    a, b = K.Input((T, F)), K.Input((T, 2))
+    joined = K.layers.Concatenate()([a, b])
+    seq = K.layers.LSTM(4, return_sequences=True)(joined)
+    swapped = K.layers.Permute((2, 1))(seq)
+    return K.Model([a, b], K.layers.Dense(3)(K.layers.Flatten()(swapped)))
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("build,x", [
+    (reshape_autoencoder, RNG.normal(size=(3, 10, 5)).astype("float32")),
+    (concat_permute, [X, RNG.normal(size=(N, T, 2)).astype("float32")]),
+])
+def test_reshaping_constructions_match_keras_and_train(build, x):
+    km, om = twin(build)
+    expected, got = km.predict(x, verbose=0), om.predict(x)
+    for e, g in zip(_as_list(expected), _as_list(got), strict=True):
+        np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-5)
+    targets = [np.zeros_like(e) for e in _as_list(expected)]
+    for model, opt in ((km, keras.optimizers.SGD(0.1)), (om, lstm_np.optimizers.SGD(0.1))):
+        model.compile(loss="mse", optimizer=opt)
+    kh = km.fit(x, targets, epochs=2, batch_size=2, shuffle=False, verbose=0).history
+    oh = om.fit(x, targets, epochs=2, batch_size=2, shuffle=False, verbose=0).history
+    np.testing.assert_allclose(oh["loss"], kh["loss"], rtol=2e-4)
+
+
+def _as_list(v):
+    return list(v) if isinstance(v, list) else [v]

@@ -5,6 +5,7 @@ from .core import Activation, Dense, Dropout, Flatten, InputLayer, RepeatVector
 from .embedding import Embedding, Masking
 from .lstm import LSTM
 from .recurrent import Recurrent
+from .reshaping import Concatenate, Permute, Reshape, concatenate
 from .time_distributed import TimeDistributed
 
 
@@ -16,5 +17,6 @@ def Input(shape=None, batch_size=None, dtype=None, batch_shape=None, name=None, 
                   name=name, **kwargs)
 
 
-__all__ = ["Input", "Activation", "Dense", "Dropout", "Embedding", "Flatten", "InputLayer", "Layer",
-           "LSTM", "Masking", "Recurrent", "RepeatVector", "TimeDistributed"]
+__all__ = ["Activation", "Concatenate", "Dense", "Dropout", "Embedding", "Flatten", "Input",
+           "InputLayer", "Layer", "LSTM", "Masking", "Permute", "Recurrent", "RepeatVector",
+           "Reshape", "TimeDistributed", "concatenate"]
