@@ -73,8 +73,11 @@ class Trainer:
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
                 weighted_metrics=None, run_eagerly=None, steps_per_execution=None,
-                jit_compile=None, sample_weight_mode=None, **kwargs):
-        """Choose the loss(es), optimizer and metrics (Keras 3 defaults: rmsprop)."""
+                jit_compile=None, sample_weight_mode=None, auto_scale_loss=None, **kwargs):
+        """Choose the loss(es), optimizer and metrics (Keras 3 defaults: rmsprop).
+
+        Positional order is Keras 2's ``(optimizer, loss, metrics, loss_weights)``.
+        """
         if kwargs:
             raise TypeError(f"compile() got unexpected argument(s) {', '.join(sorted(kwargs))}.")
         if loss is None:
@@ -295,8 +298,8 @@ class Trainer:
     # ------------------------------------------------------------------ fit
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
-            sample_weight=None, initial_epoch=0, steps_per_epoch=None, nb_epoch=None,
-            validation_steps=None, validation_batch_size=None, validation_freq=1, **kwargs):
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1, nb_epoch=None, **kwargs):
         """Train for ``epochs`` (Keras 1's ``nb_epoch`` too); returns a :class:`History`."""
         if kwargs:
             raise TypeError(f"fit() got unexpected argument(s) {', '.join(sorted(kwargs))}.")
@@ -331,6 +334,8 @@ class Trainer:
                              "validation")
         verbose = 1 if verbose == "auto" else int(verbose)
         steps = -(-n // batch_size)
+        if steps_per_epoch is not None:  # Keras: at most that many batches per epoch
+            steps = min(steps, int(steps_per_epoch))
         self._prepare_steps()
         self.history = History()
         cbs = CallbackList(_as_list(callbacks) or [], self.history, model=self,
@@ -371,8 +376,8 @@ class Trainer:
         return self.history
 
     # ------------------------------------------------------------------ evaluate / predict
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False,
-                 sample_weight=None, steps=None, callbacks=None, _prefix=""):
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, return_dict=False, _prefix=""):
         """Mean loss (and metrics) over ``x``; states carry on, nothing is reset."""
         if x is not None:
             self._ensure_built(np.shape(_as_list(x)[0]))
