@@ -33,9 +33,11 @@ def train_both(build, loss, optimizer, opt_kwargs, x, y, epochs=4, batch_size=4,
                for w in km.get_weights()]
     km.set_weights(weights)
     om.set_weights(weights)
-    km.compile(loss=loss, optimizer=getattr(KERAS.optimizers, optimizer)(**opt_kwargs),
+    k_loss, o_loss = (loss, loss) if isinstance(loss, str) else (
+        getattr(keras.losses, loss[0])(**loss[1]), getattr(lstm_np.losses, loss[0])(**loss[1]))
+    km.compile(loss=k_loss, optimizer=getattr(KERAS.optimizers, optimizer)(**opt_kwargs),
                metrics=metrics)
-    om.compile(loss=loss, optimizer=getattr(OURS.optimizers, optimizer)(**opt_kwargs),
+    om.compile(loss=o_loss, optimizer=getattr(OURS.optimizers, optimizer)(**opt_kwargs),
                metrics=metrics)
     kh = km.fit(x, y, epochs=epochs, batch_size=batch_size, shuffle=False, verbose=0,
                 **fit_kwargs)
@@ -79,6 +81,27 @@ CASES = [
 ]
 
 
+LOSS_OBJECTS = [
+    (("CategoricalCrossentropy", {"from_logits": True}), "logits"),
+    (("CategoricalCrossentropy", {"label_smoothing": 0.2}), "categorical"),
+    (("BinaryCrossentropy", {"from_logits": True}), "binary_logits"),
+    (("BinaryCrossentropy", {"label_smoothing": 0.1}), "binary"),
+    (("SparseCategoricalCrossentropy", {"from_logits": True}), "sparse_logits"),
+    (("MeanSquaredError", {}), "regression"),
+    (("KLDivergence", {}), "categorical"),
+]
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("loss,kind", LOSS_OBJECTS, ids=[f"{c[0][0]}-{c[1]}" for c in
+                                                          LOSS_OBJECTS])
+def test_loss_objects_match_keras(loss, kind):
+    rng, x = data(8)
+    build, y = targets(kind, rng)
+    assert_same_training(*train_both(build, loss, "Adam", {"learning_rate": 0.02}, x, y,
+                                     metrics=["accuracy"] if kind != "regression" else None))
+
+
 def targets(kind, rng):
     if kind == "regression":
         return lstm_dense(2), rng.normal(size=(N, 2)).astype("float32")
@@ -86,6 +109,12 @@ def targets(kind, rng):
         return lstm_dense(1, "sigmoid"), rng.integers(0, 2, size=(N, 1)).astype("float32")
     if kind == "categorical":
         return lstm_dense(4, "softmax"), np.eye(4, dtype="float32")[rng.integers(0, 4, N)]
+    if kind == "logits":
+        return lstm_dense(4), np.eye(4, dtype="float32")[rng.integers(0, 4, N)]
+    if kind == "binary_logits":
+        return lstm_dense(3), rng.integers(0, 2, size=(N, 3)).astype("float32")
+    if kind == "sparse_logits":
+        return lstm_dense(4), rng.integers(0, 4, size=(N, 1))
     return lstm_dense(4, "softmax"), rng.integers(0, 4, size=(N,))
 
 
