@@ -252,3 +252,32 @@ def test_keras2_optimizer_arguments_keep_their_meaning():
     np.testing.assert_allclose(w, expected, rtol=1e-6)
     assert lstm_np.optimizers.Adam(epsilon=None).epsilon == 1e-7
     assert lstm_np.optimizers.RMSprop(lr=0.5).learning_rate == 0.5
+
+
+@pytest.mark.keras
+def test_float64_masked_embedding_training_matches_keras_closely():
+    """In float64 the trajectories agree to ~1e-7 (Keras' matmul runs in float32 even
+    then, see KERAS_NOTES), far inside the 2e-4 budget: the formulas are the same."""
+    rng = np.random.default_rng(9)
+    ids = rng.integers(1, 9, size=(N, T))
+    ids[::2, :2] = 0
+    y = rng.normal(size=(N, 1))
+    keras.config.set_floatx("float64")
+    try:
+        km = keras.Sequential([keras.Input((T,)), keras.layers.Embedding(9, 3, mask_zero=True),
+                               keras.layers.LSTM(4), keras.layers.Dense(1)])
+        km.compile(loss="mse", optimizer=keras.optimizers.RMSprop(0.01))
+        om = lstm_np.Sequential([lstm_np.Input((T,)),
+                                 lstm_np.layers.Embedding(9, 3, mask_zero=True, dtype="float64"),
+                                 lstm_np.layers.LSTM(4, dtype="float64"),
+                                 lstm_np.layers.Dense(1, dtype="float64")])
+        om.set_weights(km.get_weights())
+        om.compile(loss="mse", optimizer=lstm_np.optimizers.RMSprop(0.01))
+        kh = km.fit(ids, y, epochs=4, batch_size=4, shuffle=False, verbose=0).history["loss"]
+        oh = om.fit(ids, y, epochs=4, batch_size=4, shuffle=False, verbose=0).history["loss"]
+        np.testing.assert_allclose(oh, kh, rtol=1e-6)
+        for a, b in zip(om.get_weights(), km.get_weights(), strict=True):
+            assert a.dtype == np.float64
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6 * np.abs(b).max())
+    finally:
+        keras.config.set_floatx("float32")
