@@ -5,7 +5,7 @@
 (1, 4)
 """
 
-from . import activations, initializers, layers, losses, metrics, ops, optimizers
+from . import activations, callbacks, initializers, layers, losses, metrics, ops, optimizers, utils
 from .interop import from_keras, from_torch, load_keras, to_keras
 from .layers import (
     GRU,
@@ -24,11 +24,11 @@ from .layers import (
     SimpleRNN,
     TimeDistributed,
 )
-from .models import Input, Model, Sequential, callbacks, load_model
+from .models import Input, Model, Sequential, load_model
 
 __version__ = "0.1.0"
 __all__ = ["GRU", "LSTM", "Activation", "Bidirectional", "Dense", "Dropout", "Embedding",
            "Flatten", "Input", "InputLayer", "Layer", "Masking", "Model", "Recurrent",
            "RepeatVector", "Sequential", "SimpleRNN", "TimeDistributed", "activations",
            "callbacks", "from_keras", "from_torch", "initializers", "layers", "load_keras",
-           "load_model", "losses", "metrics", "ops", "optimizers", "to_keras"]
+           "load_model", "losses", "metrics", "ops", "optimizers", "to_keras", "utils"]

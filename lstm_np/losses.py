@@ -27,6 +27,11 @@ def _softmax(x):
     return e / e.sum(axis=-1, keepdims=True)
 
 
+def _col(dv):
+    """Per-value weights as a column against the last axis (a scalar stays a scalar)."""
+    return dv[..., None] if np.ndim(dv) else dv
+
+
 class Loss:
     """Base: ``values(t, p)`` (last axis reduced) and ``values_grad(t, p, dv)`` = dL/dp."""
 
@@ -56,8 +61,8 @@ class Loss:
             valid = float(np.count_nonzero(mask))
             w = np.where(mask, 1.0 / valid if valid else 0.0, 0.0).astype(v.dtype)
             loss = float(np.sum(v * w))
-        else:
-            w = np.full(v.shape, 1.0 / total, v.dtype) if total else v
+        else:  # every value weighs 1/total: a scalar, broadcast by values_grad
+            w = v.dtype.type(1.0 / total) if total else v.dtype.type(0.0)
             loss = float(np.sum(v)) / total if total else 0.0
         return loss, self.values_grad(t, y_pred, w)
 
@@ -79,7 +84,7 @@ class MeanSquaredError(Loss):
         return np.mean(np.square(p - t), axis=-1)
 
     def values_grad(self, t, p, dv):
-        return dv[..., None] * (2.0 / p.shape[-1]) * (p - t)
+        return _col(dv) * (2.0 / p.shape[-1]) * (p - t)
 
 
 class MeanAbsoluteError(Loss):
@@ -91,7 +96,7 @@ class MeanAbsoluteError(Loss):
         return np.mean(np.abs(p - t), axis=-1)
 
     def values_grad(self, t, p, dv):
-        return dv[..., None] * np.sign(p - t) / p.shape[-1]
+        return _col(dv) * np.sign(p - t) / p.shape[-1]
 
 
 class _FromLogits(Loss):
@@ -131,7 +136,7 @@ class BinaryCrossentropy(_FromLogits):
 
     def values_grad(self, t, p, dv):
         t = self._smooth(t)
-        scale = dv[..., None] / p.shape[-1]
+        scale = _col(dv) / p.shape[-1]
         if self.from_logits:
             s = np.where(p >= 0, 1 / (1 + np.exp(-np.abs(p))), np.exp(-np.abs(p))
                          / (1 + np.exp(-np.abs(p))))
@@ -172,11 +177,11 @@ class CategoricalCrossentropy(_FromLogits):
         t = self._smooth(t)
         if self.from_logits:
             d = _softmax(p) * t.sum(axis=-1, keepdims=True) - t
-            return dv[..., None] * d
+            return _col(dv) * d
         s = p.sum(axis=-1, keepdims=True)
         o = p / s
         g = -t / np.clip(o, EPSILON, 1 - EPSILON) * _in_range(o, EPSILON, 1 - EPSILON)
-        return dv[..., None] * (g - np.sum(g * o, axis=-1, keepdims=True)) / s
+        return _col(dv) * (g - np.sum(g * o, axis=-1, keepdims=True)) / s
 
 
 class SparseCategoricalCrossentropy(CategoricalCrossentropy):
@@ -220,7 +225,7 @@ class KLDivergence(Loss):
 
     def values_grad(self, t, p, dv):
         tc, pc = np.clip(t, EPSILON, 1), np.clip(p, EPSILON, 1)
-        return dv[..., None] * (-tc / pc) * _in_range(p, EPSILON, 1)
+        return _col(dv) * (-tc / pc) * _in_range(p, EPSILON, 1)
 
 
 _CLASSES = {

@@ -2,9 +2,10 @@
 
 As Keras' ``MeanMetricWrapper``, a metric gives one value per sample (per step for
 sequences, the mask applied) and the epoch's figure is their mean over every sample
-seen. ``'accuracy'``/``'acc'`` resolve like Keras' compile: binary accuracy for a
-binary crossentropy loss or a 1-unit output, sparse categorical accuracy for the
-sparse loss, categorical accuracy otherwise.
+seen. ``'accuracy'``/``'acc'`` resolve like Keras 3's compile
+(``keras/src/trainers/compile_utils.py``), from the shapes of the first batch: binary
+accuracy for a 1-unit output, sparse categorical accuracy when the targets have a lower
+rank (or a last axis of 1 against several units), categorical accuracy otherwise.
 
 Keras doc: https://keras.io/api/metrics/
 """
@@ -65,19 +66,32 @@ class Metric:
         return self.total / self.count if self.count else 0.0
 
 
+class AutoAccuracy(Metric):
+    """``'accuracy'``: the kind is chosen from the first batch's shapes, as Keras 3."""
+
+    def __init__(self, name):
+        super().__init__(name, None)
+
+    def update(self, y_true, y_pred, mask=None):
+        if self.fn is None:
+            t_shape, p_shape = np.shape(y_true), np.shape(y_pred)
+            if p_shape[-1] == 1:
+                self.fn = binary_accuracy
+            elif len(t_shape) < len(p_shape) or (t_shape[-1] == 1 and p_shape[-1] > 1):
+                self.fn = sparse_categorical_accuracy
+            else:
+                self.fn = categorical_accuracy
+        super().update(y_true, y_pred, mask)
+
+
 def get(identifier, loss=None, output_shape=None) -> Metric:
     """A :class:`Metric` for a name, a function ``f(y_true, y_pred)`` or a loss."""
     if isinstance(identifier, Metric):
         return identifier
     if isinstance(identifier, str):
         name = identifier
-        if name in ("accuracy", "acc"):
-            loss_name = getattr(loss, "name", "")
-            if loss_name == "binary_crossentropy" or (output_shape and output_shape[-1] == 1):
-                return Metric(name, binary_accuracy)
-            if loss_name == "sparse_categorical_crossentropy":
-                return Metric(name, sparse_categorical_accuracy)
-            return Metric(name, categorical_accuracy)
+        if name.lower() in ("accuracy", "acc"):
+            return AutoAccuracy(name)
         if name in _FUNCTIONS:
             return Metric(name, _FUNCTIONS[name])
         try:

@@ -189,8 +189,7 @@ class Adam(Optimizer):
         ms, vs = self._slot("m", weights), self._slot("v", weights)
         vhats = self._slot("vhat", weights) if self.amsgrad else vs
         for w, g, m, v, vh in zip(weights, grads, ms, vs, vhats, strict=False):
-            _adam_step(w.reshape(-1), np.ascontiguousarray(g).reshape(-1), m.reshape(-1),
-                       v.reshape(-1), vh.reshape(-1), w.dtype.type(alpha), self.beta_1,
+            _adam_step(w, np.ascontiguousarray(g), m, v, vh, w.dtype.type(alpha), self.beta_1,
                        self.beta_2, self.epsilon, self.amsgrad)
 
     def get_config(self):
@@ -200,8 +199,9 @@ class Adam(Optimizer):
 
 @njit(**JIT)
 def _adam_step(w, g, m, v, vhat, alpha, beta_1, beta_2, epsilon, amsgrad):  # pragma: no cover
-    """One Adam update, in place, on flat views (one compiled loop instead of ~10 NumPy
-    temporaries per weight: the batch-1 stateful programs are bound by that overhead)."""
+    """One Adam update, in place (one compiled loop instead of ~10 NumPy temporaries per
+    weight: the batch-1 stateful programs are bound by that overhead)."""
+    w, g, m, v, vhat = w.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), vhat.reshape(-1)
     b1 = w.dtype.type(beta_1)
     b2 = w.dtype.type(beta_2)
     eps = w.dtype.type(epsilon)

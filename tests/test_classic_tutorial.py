@@ -58,7 +58,7 @@ def tutorial_program():
     for _i in range(100):
         model.fit(trainX, trainY, nb_epoch=1, batch_size=batch_size, verbose=2, shuffle=False)
         model.reset_states()
-    fit_seconds = time.perf_counter() - start
+    fit_seconds = time.process_time() - start
     trainPredict = model.predict(trainX, batch_size=batch_size)
     model.reset_states()
     testPredict = model.predict(testX, batch_size=batch_size)
@@ -79,5 +79,5 @@ def test_tutorial_runs_unchanged_trains_and_is_fast():
     assert trainPredict.shape == (len(trainX), 1) and testPredict.shape == (len(testY), 1)
     rmse = float(numpy.sqrt(numpy.mean((trainPredict[:, 0] - trainY) ** 2)))
     assert rmse < 0.1  # on the 0..1 scale: the tutorial's fit is about 0.04
-    # The budget is "well under 10 s" for the 100 epochs (about 2 s when idle).
-    assert seconds < 10, f"100 stateful epochs took {seconds:.1f} s"
+    # The budget is "well under 10 s" for the 100 epochs (about 1 s of CPU here).
+    assert seconds < 5, f"100 stateful epochs took {seconds:.1f} s of CPU time"

@@ -167,3 +167,32 @@ def test_top_level_exports():
                  "Embedding", "Masking", "RepeatVector"):
         assert hasattr(lstm_np, name)
     assert lstm_np.optimizers.Adam and lstm_np.losses.MeanSquaredError
+
+
+@pytest.mark.keras
+def test_utils_match_keras():
+    seqs = [[1, 2, 3], [4], [], [5, 6, 7, 8, 9]]
+    for kw in ({}, {"maxlen": 3}, {"maxlen": 4, "padding": "post", "truncating": "post"},
+               {"value": -1}):
+        np.testing.assert_array_equal(lstm_np.utils.pad_sequences(seqs, **kw),
+                                      keras.utils.pad_sequences(seqs, **kw))
+    ids = np.array([[0], [3], [1]])
+    np.testing.assert_array_equal(lstm_np.utils.to_categorical(ids),
+                                  keras.utils.to_categorical(ids))
+    np.testing.assert_array_equal(lstm_np.utils.to_categorical([1, 0], num_classes=4),
+                                  keras.utils.to_categorical([1, 0], num_classes=4))
+    with pytest.raises(ValueError, match=r"class ids must be in \[0, 2\)"):
+        lstm_np.utils.to_categorical([0, 2], num_classes=2)
+
+
+def test_keras_import_spellings():
+    from lstm_np.callbacks import EarlyStopping  # noqa: F401
+    from lstm_np.layers import Input
+    from lstm_np.models import Model, Sequential, load_model  # noqa: F401
+
+    assert Input((3, 2)).shape == (None, 3, 2)
+
+
+def test_keras2_dense_input_dim_means_2d_input():
+    model = lstm_np.Sequential([L.Dense(4, input_dim=8), L.Dense(1)])
+    assert model.input_shape == (None, 8) and model.output_shape == (None, 1)

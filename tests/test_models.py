@@ -388,6 +388,102 @@ def test_trainable_false_layer_is_frozen():
     before = model.get_weights()
     model.fit(X, np.ones((N, 2)), verbose=0)
     after = model.get_weights()
-    for a, b in zip(after[:3], before[:3]):
+    for a, b in zip(after[:3], before[:3], strict=False):
         np.testing.assert_array_equal(a, b)
     assert not np.array_equal(after[3], before[3])
+
+
+class Scale(lstm_np.Layer):
+    """A user layer with only the Layer contract (no compute_output_shape): y = x * w."""
+
+    def build(self, input_shape):
+        self.add_weight("w", (input_shape[-1],), "ones")
+        self.built = True
+
+    def call(self, x, training=False):
+        x = np.asarray(x, self.dtype)
+        if not self.built:
+            self.build(x.shape)
+        self._cache = x if training else None
+        return x * self._weights["w"]
+
+    def backward(self, dy):
+        x = self._require_cache()
+        self.grads = [np.sum(dy * x, axis=tuple(range(x.ndim - 1)))]
+        return dy * self._weights["w"]
+
+
+def test_any_layer_with_the_contract_slots_in():
+    model = lstm_np.Sequential([lstm_np.InputLayer(input_shape=(T, F)), Scale(),
+                                lstm_np.layers.LSTM(3), lstm_np.layers.Dense(1)])
+    assert model.output_shape == (None, 1)
+    model.compile(loss="mse", optimizer=lstm_np.optimizers.SGD(0.5))
+    history = model.fit(X, np.ones((N, 1)), epochs=3, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert not np.array_equal(model.get_weights()[0], np.ones(F))  # Scale's weight trained
+
+
+@pytest.mark.keras
+def test_two_output_model_trains_like_keras():
+    def build(K):
+        inp = K.Input((T, F))
+        seq, h, c = K.layers.LSTM(4, return_sequences=True, return_state=True)(inp)
+        out1 = K.layers.Dense(2, name="per_step")(seq)
+        out2 = K.layers.Dense(1, name="last")(c)
+        return K.Model(inp, [out1, out2])
+
+    km, om = twin(build)
+    y1, y2 = RNG.normal(size=(N, T, 2)), RNG.normal(size=(N, 1))
+    for model, opt in ((km, keras.optimizers.Adam(0.01)), (om, lstm_np.optimizers.Adam(0.01))):
+        model.compile(loss=["mse", "mae"], optimizer=opt, loss_weights=[1.0, 0.5],
+                      metrics=[["mae"], ["mse"]])
+    kh = km.fit(X, [y1, y2], epochs=3, batch_size=2, shuffle=False, verbose=0).history
+    oh = om.fit(X, [y1, y2], epochs=3, batch_size=2, shuffle=False, verbose=0).history
+    assert set(oh) == set(kh)  # loss, per_step_loss, per_step_mae, last_loss, last_mse
+    for key in kh:
+        np.testing.assert_allclose(oh[key], kh[key], rtol=2e-4, err_msg=key)
+    for a, b in zip(om.get_weights(), km.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-4 * np.abs(b).max())
+
+
+def reshape_autoencoder(K):  # the "LSTM autoencoder" answer: Reshape into a sequence
+    inp_e = K.Input((10, 5))
+    encoder = K.Model(inp_e, K.layers.LSTM(20, return_sequences=False)(inp_e))
+    inp_d = K.Input((20,))
+    out_d = K.layers.Reshape((10, 2))(inp_d)
+    decoder = K.Model(inp_d, K.layers.LSTM(5, return_sequences=True)(out_d))
+    alt = K.layers.LSTM(50, return_sequences=False)(out_d)
+    alt = K.layers.Reshape((10, 5))(alt)
+    alternative = K.Model(inp_d, alt)
+    inputs = K.Input((10, 5))
+    return K.Model(inputs, [decoder(encoder(inputs)), alternative(encoder(inputs))])
+
+
+def concat_permute(K):
+    a, b = K.Input((T, F)), K.Input((T, 2))
+    joined = K.layers.Concatenate()([a, b])
+    seq = K.layers.LSTM(4, return_sequences=True)(joined)
+    swapped = K.layers.Permute((2, 1))(seq)
+    return K.Model([a, b], K.layers.Dense(3)(K.layers.Flatten()(swapped)))
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("build,x", [
+    (reshape_autoencoder, RNG.normal(size=(3, 10, 5)).astype("float32")),
+    (concat_permute, [X, RNG.normal(size=(N, T, 2)).astype("float32")]),
+])
+def test_reshaping_constructions_match_keras_and_train(build, x):
+    km, om = twin(build)
+    expected, got = km.predict(x, verbose=0), om.predict(x)
+    for e, g in zip(_as_list(expected), _as_list(got), strict=True):
+        np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-5)
+    targets = [np.zeros_like(e) for e in _as_list(expected)]
+    for model, opt in ((km, keras.optimizers.SGD(0.1)), (om, lstm_np.optimizers.SGD(0.1))):
+        model.compile(loss="mse", optimizer=opt)
+    kh = km.fit(x, targets, epochs=2, batch_size=2, shuffle=False, verbose=0).history
+    oh = om.fit(x, targets, epochs=2, batch_size=2, shuffle=False, verbose=0).history
+    np.testing.assert_allclose(oh["loss"], kh["loss"], rtol=2e-4)
+
+
+def _as_list(v):
+    return list(v) if isinstance(v, list) else [v]

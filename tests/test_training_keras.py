@@ -33,9 +33,11 @@ def train_both(build, loss, optimizer, opt_kwargs, x, y, epochs=4, batch_size=4,
                for w in km.get_weights()]
     km.set_weights(weights)
     om.set_weights(weights)
-    km.compile(loss=loss, optimizer=getattr(KERAS.optimizers, optimizer)(**opt_kwargs),
+    k_loss, o_loss = (loss, loss) if isinstance(loss, str) else (
+        getattr(keras.losses, loss[0])(**loss[1]), getattr(lstm_np.losses, loss[0])(**loss[1]))
+    km.compile(loss=k_loss, optimizer=getattr(KERAS.optimizers, optimizer)(**opt_kwargs),
                metrics=metrics)
-    om.compile(loss=loss, optimizer=getattr(OURS.optimizers, optimizer)(**opt_kwargs),
+    om.compile(loss=o_loss, optimizer=getattr(OURS.optimizers, optimizer)(**opt_kwargs),
                metrics=metrics)
     kh = km.fit(x, y, epochs=epochs, batch_size=batch_size, shuffle=False, verbose=0,
                 **fit_kwargs)
@@ -79,6 +81,27 @@ CASES = [
 ]
 
 
+LOSS_OBJECTS = [
+    (("CategoricalCrossentropy", {"from_logits": True}), "logits"),
+    (("CategoricalCrossentropy", {"label_smoothing": 0.2}), "categorical"),
+    (("BinaryCrossentropy", {"from_logits": True}), "binary_logits"),
+    (("BinaryCrossentropy", {"label_smoothing": 0.1}), "binary"),
+    (("SparseCategoricalCrossentropy", {"from_logits": True}), "sparse_logits"),
+    (("MeanSquaredError", {}), "regression"),
+    (("KLDivergence", {}), "categorical"),
+]
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("loss,kind", LOSS_OBJECTS, ids=[f"{c[0][0]}-{c[1]}" for c in
+                                                          LOSS_OBJECTS])
+def test_loss_objects_match_keras(loss, kind):
+    rng, x = data(8)
+    build, y = targets(kind, rng)
+    assert_same_training(*train_both(build, loss, "Adam", {"learning_rate": 0.02}, x, y,
+                                     metrics=["accuracy"] if kind != "regression" else None))
+
+
 def targets(kind, rng):
     if kind == "regression":
         return lstm_dense(2), rng.normal(size=(N, 2)).astype("float32")
@@ -86,6 +109,12 @@ def targets(kind, rng):
         return lstm_dense(1, "sigmoid"), rng.integers(0, 2, size=(N, 1)).astype("float32")
     if kind == "categorical":
         return lstm_dense(4, "softmax"), np.eye(4, dtype="float32")[rng.integers(0, 4, N)]
+    if kind == "logits":
+        return lstm_dense(4), np.eye(4, dtype="float32")[rng.integers(0, 4, N)]
+    if kind == "binary_logits":
+        return lstm_dense(3), rng.integers(0, 2, size=(N, 3)).astype("float32")
+    if kind == "sparse_logits":
+        return lstm_dense(4), rng.integers(0, 4, size=(N, 1))
     return lstm_dense(4, "softmax"), rng.integers(0, 4, size=(N,))
 
 
@@ -223,3 +252,32 @@ def test_keras2_optimizer_arguments_keep_their_meaning():
     np.testing.assert_allclose(w, expected, rtol=1e-6)
     assert lstm_np.optimizers.Adam(epsilon=None).epsilon == 1e-7
     assert lstm_np.optimizers.RMSprop(lr=0.5).learning_rate == 0.5
+
+
+@pytest.mark.keras
+def test_float64_masked_embedding_training_matches_keras_closely():
+    """In float64 the trajectories agree to ~1e-7 (Keras' matmul runs in float32 even
+    then, see KERAS_NOTES), far inside the 2e-4 budget: the formulas are the same."""
+    rng = np.random.default_rng(9)
+    ids = rng.integers(1, 9, size=(N, T))
+    ids[::2, :2] = 0
+    y = rng.normal(size=(N, 1))
+    keras.config.set_floatx("float64")
+    try:
+        km = keras.Sequential([keras.Input((T,)), keras.layers.Embedding(9, 3, mask_zero=True),
+                               keras.layers.LSTM(4), keras.layers.Dense(1)])
+        km.compile(loss="mse", optimizer=keras.optimizers.RMSprop(0.01))
+        om = lstm_np.Sequential([lstm_np.Input((T,)),
+                                 lstm_np.layers.Embedding(9, 3, mask_zero=True, dtype="float64"),
+                                 lstm_np.layers.LSTM(4, dtype="float64"),
+                                 lstm_np.layers.Dense(1, dtype="float64")])
+        om.set_weights(km.get_weights())
+        om.compile(loss="mse", optimizer=lstm_np.optimizers.RMSprop(0.01))
+        kh = km.fit(ids, y, epochs=4, batch_size=4, shuffle=False, verbose=0).history["loss"]
+        oh = om.fit(ids, y, epochs=4, batch_size=4, shuffle=False, verbose=0).history["loss"]
+        np.testing.assert_allclose(oh, kh, rtol=1e-6)
+        for a, b in zip(om.get_weights(), km.get_weights(), strict=True):
+            assert a.dtype == np.float64
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6 * np.abs(b).max())
+    finally:
+        keras.config.set_floatx("float32")

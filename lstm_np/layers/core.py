@@ -68,6 +68,8 @@ class Dense(Layer):
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, seed=None, **kwargs):
+        if kwargs.get("input_dim") is not None and kwargs.get("input_shape") is None:
+            kwargs["input_shape"] = (kwargs.pop("input_dim"),)  # Keras 2: a 2-D input
         super().__init__(**kwargs)
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units < 1:
             raise ValueError(f"Dense units must be a positive integer; got {units!r}.")

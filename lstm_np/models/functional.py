@@ -34,15 +34,27 @@ def call_args(layer) -> tuple[bool, bool]:
     return _CALL_ARGS[key]
 
 
+def _sublayers(layer) -> list:
+    """The layers inside a layer (a model's layers, a wrapper's inner layer), one level."""
+    subs = [v for v in vars(layer).values() if isinstance(v, Layer)]
+    return subs + [v for v in getattr(layer, "_layers", []) if isinstance(v, Layer)]
+
+
+def _leaves(layer) -> list:
+    """The layer and every layer inside it, recursively."""
+    return [layer] + [leaf for sub in _sublayers(layer) for leaf in _leaves(sub)]
+
+
 def _snapshot(layer):
     """Everything a layer keeps for its backward (sub-layers included), to restore later."""
-    subs = [v for v in vars(layer).values() if isinstance(v, Layer)]
-    subs += [v for v in getattr(layer, "_layers", []) if isinstance(v, Layer)]
-    return (layer._cache, [(s, _snapshot(s)) for s in subs])
+    return (layer._cache, getattr(layer, "_snaps", None),
+            [(s, _snapshot(s)) for s in _sublayers(layer)])
 
 
 def _restore(layer, snap):
-    layer._cache, subs = snap
+    layer._cache, snaps, subs = snap
+    if snaps is not None:
+        layer._snaps = snaps
     for s, sub_snap in subs:
         _restore(s, sub_snap)
 
@@ -111,11 +123,15 @@ class Model(Trainer, Layer):
             if t.node is not None and isinstance(t.node.layer, InputLayer):
                 layers.append(t.node.layer)
         for node in nodes:
-            counts[id(node.layer)] = counts.get(id(node.layer), 0) + 1
+            for leaf in _leaves(node.layer):
+                counts[id(leaf)] = counts.get(id(leaf), 0) + 1
             if node.layer not in layers:
                 layers.append(node.layer)
         self._layers = layers
-        self._shared = {k for k, n in counts.items() if n > 1}
+        # A layer met twice (called twice, or inside two sub-models) keeps only its last
+        # forward's cache: those nodes save and restore their caches around the backward.
+        self._shared = {id(n.layer) for n in nodes
+                        if any(counts[id(leaf)] > 1 for leaf in _leaves(n.layer))}
         self._last_out_masks = [None] * len(self._outputs)
         self.built = True
 

@@ -28,24 +28,21 @@ from .. import losses as losses_mod
 from .. import metrics as metrics_mod
 from .. import optimizers as optimizers_mod
 from .callbacks import CallbackList, History, progress
+from .data import DataChecks, _as_list
 
 
-def _as_list(x):
-    if x is None:
-        return None
-    return list(x) if isinstance(x, (list, tuple)) else [x]
+class _OutputLoss(metrics_mod.Metric):
+    """One output's unweighted loss, averaged over the epoch weighted by batch size."""
+
+    def __init__(self):
+        super().__init__("loss", None)
+
+    def add(self, value, n):
+        self.total += value * n
+        self.count += n
 
 
-def _as_array(a, what):
-    arr = np.asarray(a)
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{what} must be numeric arrays; got dtype {arr.dtype}.")
-    if arr.ndim == 0:
-        raise ValueError(f"{what} must have a batch axis; got a scalar.")
-    return arr
-
-
-class Trainer:
+class Trainer(DataChecks):
     """The training API shared by :class:`Model` and :class:`Sequential`."""
 
     def __init__(self):
@@ -62,8 +59,11 @@ class Trainer:
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
                 weighted_metrics=None, run_eagerly=None, steps_per_execution=None,
-                jit_compile=None, sample_weight_mode=None, **kwargs):
-        """Choose the loss(es), optimizer and metrics (Keras 3 defaults: rmsprop)."""
+                jit_compile=None, sample_weight_mode=None, auto_scale_loss=None, **kwargs):
+        """Choose the loss(es), optimizer and metrics (Keras 3 defaults: rmsprop).
+
+        Positional order is Keras 2's ``(optimizer, loss, metrics, loss_weights)``.
+        """
         if kwargs:
             raise TypeError(f"compile() got unexpected argument(s) {', '.join(sorted(kwargs))}.")
         if loss is None:
@@ -73,8 +73,10 @@ class Trainer:
         items = loss.values() if isinstance(loss, dict) else _as_list(loss)
         for item in items:
             losses_mod.get(item)
-        for m in _as_list(metrics) or []:
-            metrics_mod.get(m)
+        groups = metrics.values() if isinstance(metrics, dict) else (_as_list(metrics) or [])
+        for group in groups:
+            for m in group if isinstance(group, (list, tuple)) else [group]:
+                metrics_mod.get(m)
         self.optimizer = optimizers_mod.get(optimizer)
         self.loss = loss
         self._compile_spec = (loss, metrics, loss_weights)
@@ -96,9 +98,19 @@ class Trainer:
         self._losses = [losses_mod.get(item) for item in loss_list]
         self._loss_weights = [1.0] * n_out if loss_weights is None else list(loss_weights)
         self._metrics = []
+        names = [t.layer.name for t in self._outputs]
+        names = [n if names.count(n) == 1 else f"{n}_{i}" for i, n in enumerate(names)]
+        if isinstance(metrics, dict):
+            per_output = [_as_list(metrics.get(n)) or [] for n in names]
+        elif n_out > 1 and metrics and all(isinstance(m, (list, tuple)) for m in metrics):
+            per_output = [list(m) for m in metrics]  # Keras: one list per output
+        else:
+            per_output = [_as_list(metrics) or []] * n_out
         for i, t in enumerate(self._outputs):
-            prefix = "" if n_out == 1 else f"{t.layer.name}_"
-            for m in _as_list(metrics) or []:
+            prefix = "" if n_out == 1 else f"{names[i]}_"
+            if n_out > 1:  # Keras logs each output's unweighted loss too
+                self._metrics.append((i, prefix + "loss", _OutputLoss()))
+            for m in per_output[i]:
                 metric = metrics_mod.get(m, loss=self._losses[i], output_shape=t.shape)
                 self._metrics.append((i, prefix + metric.name, metric))
         self._resolved = True
@@ -113,116 +125,24 @@ class Trainer:
     def _ensure_built(self, x_shape=None):
         """Sequential builds itself here from the first data; a functional model is built."""
 
-    # ------------------------------------------------------------------ data
-    def _inputs_of(self, x, what="x"):
-        xs = _as_list(x)
-        if xs is None:
-            raise ValueError(f"{what} is required.")
-        xs = [_as_array(a, what) for a in xs]
-        if len(xs) != len(self._inputs):
-            raise ValueError(f"The model has {len(self._inputs)} inputs; got {len(xs)} arrays "
-                             f"in {what}.")
-        for a, t in zip(xs, self._inputs, strict=False):
-            fixed = [(d, s) for d, s in zip(t.shape[1:], a.shape[1:], strict=False)]
-            if a.ndim != len(t.shape) or any(d is not None and d != s for d, s in fixed):
-                raise ValueError(
-                    f"Input {t.name!r} expects shape {t.shape} (batch first, None = any); got "
-                    f"{what} of shape {a.shape}. For recurrent layers the input is "
-                    "(samples, timesteps, features): reshape a univariate series of windows "
-                    "with x.reshape(samples, timesteps, 1).")
-        return xs
-
-    def _targets_of(self, y, n):
-        ys = _as_list(y)
-        if ys is None:
-            raise ValueError("fit/evaluate need targets y.")
-        ys = [_as_array(a, "y") for a in ys]
-        if len(ys) != len(self._outputs):
-            raise ValueError(f"The model has {len(self._outputs)} outputs; got {len(ys)} target "
-                             "arrays.")
-        for a in ys:
-            if a.shape[0] != n:
-                raise ValueError(
-                    f"x and y must have the same number of samples; x has {n} and y has "
-                    f"{a.shape[0]}.")
-        for a, t, loss in zip(ys, self._outputs, self._losses, strict=False):
-            self._check_target_shape(a, t.shape, loss)
-        return ys
-
-    def _check_target_shape(self, y, out_shape, loss):
-        out = tuple(out_shape[1:])
-        got = tuple(y.shape[1:])
-        if isinstance(loss, losses_mod.SparseCategoricalCrossentropy):
-            ok = got in (out[:-1], (*out[:-1], 1))
-            want = f"{out[:-1]} (integer class ids)"
-        else:
-            aligned = got
-            if len(got) == len(out) + 1 and got and got[-1] == 1:
-                aligned = got[:-1]
-            elif len(out) == len(got) + 1 and out[-1] == 1:
-                aligned = (*got, 1)
-            ok = len(aligned) == len(out) and all(o is None or o == a
-                                                  for o, a in zip(out, aligned, strict=False))
-            want = f"{out}"
-        if ok:
-            return
-        hint = ""
-        if len(out) >= 2 and len(got) < len(out):
-            hint = (" The output has a time axis: the last recurrent layer has "
-                    "return_sequences=True, which returns one output per timestep "
-                    "(batch, timesteps, units). For one target per sequence set "
-                    "return_sequences=False on the last recurrent layer; for one target per "
-                    "step give y the shape (samples, timesteps, ...).")
-        elif len(got) > len(out):
-            hint = (" The targets have a time axis but the output does not: the last recurrent "
-                    "layer returns only its last step (return_sequences=False). Set "
-                    "return_sequences=True (and wrap following Dense layers in "
-                    "TimeDistributed) to predict every timestep.")
-        raise ValueError(f"Targets of shape (samples, {', '.join(map(str, got))}) do not fit the "
-                         f"model output (batch, {', '.join(map(str, out))}); expected targets "
-                         f"of shape (samples, ...) = {want}.{hint}")
-
-    def _fixed_batch_size(self):
-        """The batch size stateful layers were built for (None when there are none)."""
-        for layer in self.stateful_layers():
-            states = getattr(layer, "_states", None)
-            if states:
-                return states[0].shape[0]
-        return None
-
-    def _batch_size(self, batch_size, n, what):
-        fixed = self._fixed_batch_size()
-        if batch_size is None:
-            batch_size = fixed if fixed is not None else 32
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
-                or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}.")
-        if fixed is not None and (batch_size != fixed or n % fixed):
-            names = ", ".join(la.name for la in self.stateful_layers())
-            problem = (f"batch_size={batch_size}" if batch_size != fixed else
-                       f"{n} samples, which is not a multiple of {fixed}: the last batch "
-                       f"would have {n % fixed} sample(s)")
-            raise ValueError(
-                f"This model has stateful layers ({names}) built for batch size {fixed}: they "
-                f"keep one state per sample slot, so every batch of {what} must have exactly "
-                f"{fixed} samples; got {problem}. Pass batch_size={fixed} and a number of "
-                f"samples divisible by {fixed} (e.g. drop the last {n % fixed} with "
-                f"x[:{n - n % fixed}]), or rebuild the model with the batch size you need.")
-        return int(batch_size)
-
     # ------------------------------------------------------------------ steps
     def _loss_and_grads(self, ys, outs, masks):
-        total, d_outs = 0.0, []
+        total, d_outs, values = 0.0, [], []
         parts = zip(ys, outs, masks, self._losses, self._loss_weights, strict=False)
         for y, out, mask, loss, w in parts:
             value, grad = loss.compute(y, out, mask)
             total += w * value
+            values.append(value)
             d_outs.append(grad * w if w != 1.0 else grad)
+        self._output_losses = values
         return total, d_outs
 
     def _update_metrics(self, ys, outs, masks):
         for i, _, metric in self._metrics:
-            metric.update(ys[i], outs[i], masks[i])
+            if isinstance(metric, _OutputLoss):
+                metric.add(self._output_losses[i], len(outs[i]))
+            else:
+                metric.update(ys[i], outs[i], masks[i])
 
     def _prepare_steps(self):
         """Which weights train, looked up once per fit/train_on_batch (None: all of them)."""
@@ -247,8 +167,9 @@ class Trainer:
 
     def _test_step(self, xs, ys):
         outs, masks = self._run(xs, None, training=False)
-        loss = sum(w * lo.compute(y, o, m)[0] for y, o, m, lo, w in
-                   zip(ys, outs, masks, self._losses, self._loss_weights, strict=False))
+        self._output_losses = [lo.compute(y, o, m)[0] for y, o, m, lo in
+                               zip(ys, outs, masks, self._losses, strict=False)]
+        loss = sum(w * v for w, v in zip(self._loss_weights, self._output_losses, strict=False))
         if self._metrics:
             self._update_metrics(ys, outs, masks)
         return loss
@@ -266,8 +187,8 @@ class Trainer:
     # ------------------------------------------------------------------ fit
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
-            sample_weight=None, initial_epoch=0, steps_per_epoch=None, nb_epoch=None,
-            validation_steps=None, validation_batch_size=None, validation_freq=1, **kwargs):
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1, nb_epoch=None, **kwargs):
         """Train for ``epochs`` (Keras 1's ``nb_epoch`` too); returns a :class:`History`."""
         if kwargs:
             raise TypeError(f"fit() got unexpected argument(s) {', '.join(sorted(kwargs))}.")
@@ -302,6 +223,8 @@ class Trainer:
                              "validation")
         verbose = 1 if verbose == "auto" else int(verbose)
         steps = -(-n // batch_size)
+        if steps_per_epoch is not None:  # Keras: at most that many batches per epoch
+            steps = min(steps, int(steps_per_epoch))
         self._prepare_steps()
         self.history = History()
         cbs = CallbackList(_as_list(callbacks) or [], self.history, model=self,
@@ -342,8 +265,8 @@ class Trainer:
         return self.history
 
     # ------------------------------------------------------------------ evaluate / predict
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False,
-                 sample_weight=None, steps=None, callbacks=None, _prefix=""):
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, return_dict=False, _prefix=""):
         """Mean loss (and metrics) over ``x``; states carry on, nothing is reset."""
         if x is not None:
             self._ensure_built(np.shape(_as_list(x)[0]))

@@ -1,0 +1,6 @@
+"""``lstm_np.callbacks``: Keras' ``keras.callbacks`` spelling (the code lives in
+:mod:`lstm_np.models.callbacks`)."""
+
+from .models.callbacks import Callback, EarlyStopping, History, LambdaCallback
+
+__all__ = ["Callback", "EarlyStopping", "History", "LambdaCallback"]
