@@ -119,3 +119,23 @@ def test_bidirectional_compute_mask_follows_keras(merge_mode):
         assert got[0] is mask and got[1] is mask
     else:
         assert got is mask
+
+
+def test_bidirectional_weights_argument_and_fresh_copies():
+    """``weights=`` sets forward-then-backward weights at build, as Keras' argument does; the
+    two halves are fresh copies that share nothing with the wrapped layer."""
+    rng = np.random.default_rng(0)
+    inner = lstm_np.SimpleRNN(2, return_sequences=True)
+    shapes = [(3, 2), (2, 2), (2,)] * 2
+    weights = [rng.normal(size=s) for s in shapes]
+    bi = lstm_np.Bidirectional(inner, weights=weights, merge_mode="sum")
+    x = rng.normal(size=(2, 4, 3))
+    y = bi(x)
+    for got, want in zip(bi.get_weights(), weights, strict=True):
+        np.testing.assert_allclose(got, want.astype("float32"))
+    assert not inner.built and bi.forward_layer is not inner
+    theirs = keras.layers.Bidirectional(keras.layers.SimpleRNN(2, return_sequences=True),
+                                        merge_mode="sum")
+    theirs.build(x.shape)
+    theirs.set_weights(weights)
+    np.testing.assert_allclose(y, theirs(x.astype("float32")).detach().numpy(), atol=1e-5)

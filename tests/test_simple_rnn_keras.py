@@ -109,3 +109,16 @@ def test_simple_rnn_weight_shapes_follow_keras():
     ours.build((2, 5, 3))
     theirs.build((2, 5, 3))
     assert [w.shape for w in ours.get_weights()] == [w.shape for w in theirs.get_weights()]
+
+
+def test_simple_rnn_dropout_rate_one_drops_everything_as_keras():
+    """Keras' SimpleRNNCell applies a rate-1 mask (zeros); GRU/LSTM cells skip rate 1."""
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(2, 3, 4)).astype("float32")
+    ours = lstm_np.SimpleRNN(3, dropout=1.0, recurrent_dropout=1.0)
+    theirs = keras.layers.SimpleRNN(3, dropout=1.0, recurrent_dropout=1.0)
+    build_pair(ours, theirs, x.shape, rng)
+    expected = theirs(x, training=True).detach().numpy()
+    np.testing.assert_allclose(ours(x, training=True), expected, atol=1e-6)
+    np.testing.assert_allclose(expected, np.tanh(ours.get_weights()[2]) + 0 * expected,
+                               atol=1e-6)  # only the bias survives

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..activations import apply_scalar, derivative_scalar
+from ..activations import apply_scalar
 from ..config import JIT
 from ..ops.gru import gate_mask, split_bias
 from ..ops.lstm import gate_project, gate_project_backward
@@ -91,13 +91,15 @@ def _forward(xp, U, U_zr, U_h, b_rec, reset_after, h0, mask, has_mask, zero_out,
 
 
 @njit(**JIT)
-def _backward(d_out, dh_T, U, U_zr, U_h, reset_after, a_all, aux_all, hprev_all, mask,
-              has_mask, zero_out, rdp, rdp_zr, rdp_h, has_rdp, act, ract):
-    """The sequential sweep. Returns da (B, T, 3H) (gradient of x @ W + b_in), dm
-    (B, T, 3H) (gradient of h @ U + b_rec; reset_after only) and dh0."""
-    B, T, H3 = a_all.shape
-    H = H3 // 3
-    dt = a_all.dtype
+def _backward(d_out, dh_T, U, U_zr, U_h, reset_after, z_all, cz_all, ch_all, cr_all, r_all,
+              mask, has_mask, zero_out, rdp, rdp_zr, has_rdp):
+    """The sequential sweep, on coefficients precomputed for all steps at once (see
+    :func:`backward`): only multiply-adds and the recurrent GEMMs remain in the loop.
+    Returns da (B, T, 3H) (gradient of x @ W + b_in), dm (B, T, 3H) (gradient of
+    h @ U + b_rec; reset_after only) and dh0."""
+    B, T, H = z_all.shape
+    H3 = 3 * H
+    dt = z_all.dtype
     da_all = np.empty((B, T, H3), dtype=dt)
     dm_all = np.empty((B, T if reset_after else 0, H3), dtype=dt)
     dh = dh_T.copy()
@@ -112,22 +114,15 @@ def _backward(d_out, dh_T, U, U_zr, U_h, reset_after, a_all, aux_all, hprev_all,
             for j in range(H):
                 d_output = d_out[b, t, j] + d_prev_out[b, j]
                 if keep_b:
-                    a_z = a_all[b, t, j]
-                    a_r = a_all[b, t, H + j]
-                    a_h = a_all[b, t, 2 * H + j]
-                    z = apply_scalar(ract, a_z)
                     g = dh[b, j] + d_output  # all that reaches h_t
-                    da[b, j] = g * (hprev_all[b, t, j] - apply_scalar(act, a_h)) * \
-                        derivative_scalar(ract, a_z)
-                    da[b, 2 * H + j] = g * (1.0 - z) * derivative_scalar(act, a_h)
-                    dh_direct[b, j] = g * z
+                    da[b, j] = g * cz_all[b, t, j]
+                    da[b, 2 * H + j] = g * ch_all[b, t, j]
+                    dh_direct[b, j] = g * z_all[b, t, j]
                     if reset_after:
-                        r = apply_scalar(ract, a_r)
-                        da[b, H + j] = da[b, 2 * H + j] * aux_all[b, t, j] * \
-                            derivative_scalar(ract, a_r)
+                        da[b, H + j] = da[b, 2 * H + j] * cr_all[b, t, j]
                         dm[b, j] = da[b, j]
                         dm[b, H + j] = da[b, H + j]
-                        dm[b, 2 * H + j] = da[b, 2 * H + j] * r
+                        dm[b, 2 * H + j] = da[b, 2 * H + j] * r_all[b, t, j]
                     d_prev_out[b, j] = 0.0
                 else:
                     for k in range(3):
@@ -144,14 +139,10 @@ def _backward(d_out, dh_T, U, U_zr, U_h, reset_after, a_all, aux_all, hprev_all,
                     dah[b, j] = da[b, 2 * H + j]
             dq = np.dot(dah, U_h.T)  # (B, H): gradient of q = r * h_{t-1}; zero rows if masked
             for b in range(B):
-                for j in range(H):
-                    if (not has_mask) or mask[b, t]:
-                        a_r = a_all[b, t, H + j]
-                        hh_in = hprev_all[b, t, j] * rdp_h[b, j] if has_rdp else \
-                            hprev_all[b, t, j]
-                        da[b, H + j] = dq[b, j] * hh_in * derivative_scalar(ract, a_r)
-                        back = dq[b, j] * apply_scalar(ract, a_r)
-                        dh_direct[b, j] += back * rdp_h[b, j] if has_rdp else back
+                if (not has_mask) or mask[b, t]:
+                    for j in range(H):
+                        da[b, H + j] = dq[b, j] * cr_all[b, t, j]
+                        dh_direct[b, j] += dq[b, j] * r_all[b, t, j]
             dzr = np.ascontiguousarray(da[:, :2 * H])
             dh = _recurrent_product_backward(dzr, U_zr, rdp_zr, has_rdp) + dh_direct
         da_all[:, t, :] = da
@@ -198,19 +189,38 @@ def forward(x, kernel, recurrent_kernel, bias, reset_after, h0, mask, zero_outpu
 
 def backward(d_outputs, dh_T, cache):
     """Entry point used by :func:`lstm_np.ops.gru.gru_backward` for ``engine="numba"``.
-    Returns dx, dW, dU, db_in, db_rec (None without reset_after), dh0."""
+    Returns dx, dW, dU, db_in, db_rec (None without reset_after), dh0.
+
+    Every activation and derivative the sweep needs depends only on cached pre-activations,
+    so they are computed here for all steps at once with NumPy's vectorised ufuncs (the
+    ``ops.gru`` formulas, regrouped): ``da_z = g * cz``, ``da_h = g * ch``,
+    ``dh_{t-1} += g * z``, and ``da_r = da_h * cr`` (reset_after, ``cr = m_h σ'(a_r)``) or
+    ``da_r = dq * cr`` (``cr = h_h σ'(a_r)``).
+    """
     x = cache.x
     B, T, F = x.shape
     H = cache.recurrent_kernel.shape[0]
     s = cache.steps
+    act, ract = cache.activation, cache.recurrent_activation
     mask_arr, has_mask = _mask_args(cache.mask, B, T)
     rdp, rdp_zr, rdp_h, has_rdp = _rdp_parts(cache.recurrent_dropout_mask, x.dtype, B, H)
     U, U_zr, U_h = _u_parts(cache.recurrent_kernel)
+    a, hprev = s["a"], s["h_prev"]  # (B, T, 3H), (B, T, H)
+    a_z, a_r, a_h = a[..., :H], a[..., H:2 * H], a[..., 2 * H:]
+    z, r = ract(a_z), ract(a_r)  # (B, T, H)
+    cz = (hprev - act(a_h)) * ract.derivative(a_z)  # (B, T, H)
+    ch = (1 - z) * act.derivative(a_h)
+    if cache.reset_after:
+        cr = s["aux"] * ract.derivative(a_r)  # m_h σ'(a_r)
+    else:
+        h_h = hprev * rdp_h[:, None, :] if has_rdp else hprev  # U_h's (dropped) input
+        cr = h_h * ract.derivative(a_r)
+        r = r * rdp_h[:, None, :] if has_rdp else r  # dq reaches h_{t-1} as dq r m_h
+    c = [np.ascontiguousarray(v, dtype=x.dtype) for v in (z, cz, ch, cr, r)]
     da, dm, dh0 = _backward(
         np.ascontiguousarray(d_outputs, dtype=x.dtype), np.ascontiguousarray(dh_T, dtype=x.dtype),
-        U, U_zr, U_h, bool(cache.reset_after), s["a"], s["aux"], s["h_prev"], mask_arr,
-        has_mask, bool(cache.zero_output_for_mask), rdp, rdp_zr, rdp_h, has_rdp,
-        cache.activation.id, cache.recurrent_activation.id)
+        U, U_zr, U_h, bool(cache.reset_after), *c, mask_arr, has_mask,
+        bool(cache.zero_output_for_mask), rdp, rdp_zr, has_rdp)
     da2 = da.reshape(B * T, 3 * H)  # (B·T, 3H)
     hprev = s["h_prev"].reshape(B * T, H)  # (B·T, H)
     # Hoisted products: one GEMM each instead of T small ones; a dropout mask is the same

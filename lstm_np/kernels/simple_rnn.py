@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..activations import apply_scalar, derivative_scalar
+from ..activations import apply_scalar
 from ..config import JIT
 from ..ops.lstm import gate_project, gate_project_backward
 from .lstm import _mask_args, _rdp_args, _recurrent_product, _recurrent_product_backward
@@ -55,10 +55,11 @@ def _forward(xp, U, h0, mask, has_mask, zero_out, rdp, has_rdp, act, keep):
 
 
 @njit(**JIT)
-def _backward(d_out, dh_T, U, a_all, mask, has_mask, zero_out, rdp, has_rdp, act):
-    """The sequential sweep: returns da (B, T, H) and dh0."""
-    B, T, H = a_all.shape
-    dt = a_all.dtype
+def _backward(d_out, dh_T, U, dact_all, mask, has_mask, zero_out, rdp, has_rdp):
+    """The sequential sweep: returns da (B, T, H) and dh0. dact_all (B, T, H) is φ'(a) for
+    every step, computed before the sweep (it depends on the cached a only)."""
+    B, T, H = dact_all.shape
+    dt = dact_all.dtype
     da_all = np.empty((B, T, H), dtype=dt)
     dh = dh_T.copy()
     d_prev_out = np.zeros((B, H), dtype=dt)
@@ -70,7 +71,7 @@ def _backward(d_out, dh_T, U, a_all, mask, has_mask, zero_out, rdp, has_rdp, act
             for j in range(H):
                 d_output = d_out[b, t, j] + d_prev_out[b, j]
                 if keep_b:
-                    da[b, j] = (dh[b, j] + d_output) * derivative_scalar(act, a_all[b, t, j])
+                    da[b, j] = (dh[b, j] + d_output) * dact_all[b, t, j]
                     dh_pass[b, j] = 0.0
                     d_prev_out[b, j] = 0.0
                 else:
@@ -113,8 +114,9 @@ def backward(d_outputs, dh_T, cache):
     rdp, has_rdp = _rdp_args(cache.recurrent_dropout_mask, x.dtype, H)
     da, dh0 = _backward(
         np.ascontiguousarray(d_outputs, dtype=x.dtype), np.ascontiguousarray(dh_T, dtype=x.dtype),
-        np.ascontiguousarray(cache.recurrent_kernel), s["a"], mask_arr, has_mask,
-        bool(cache.zero_output_for_mask), rdp, has_rdp, cache.activation.id)
+        np.ascontiguousarray(cache.recurrent_kernel),
+        np.ascontiguousarray(cache.activation.derivative(s["a"]), dtype=x.dtype),  # vectorised
+        mask_arr, has_mask, bool(cache.zero_output_for_mask), rdp, has_rdp)
     da2 = da.reshape(B * T, H)  # (B·T, H)
     # Hoisted products: one GEMM each instead of T small ones (masks repeat along time).
     dp, rdm = cache.dropout_mask, cache.recurrent_dropout_mask

@@ -165,6 +165,12 @@ class Bidirectional(Layer):
     def count_params(self) -> int:
         return self.forward_layer.count_params() + self.backward_layer.count_params()
 
+    @property
+    def last_dropout_masks(self):
+        """The dropout masks of the last call: (forward layer's, backward layer's), each
+        ``(input mask or None, recurrent mask or None)`` as on the recurrent layers."""
+        return self.forward_layer.last_dropout_masks, self.backward_layer.last_dropout_masks
+
     # ------------------------------------------------------------------ states
     @property
     def states(self):

@@ -67,6 +67,16 @@ class SimpleRNN(Recurrent):
                            recurrent_constraint=recurrent_constraint,
                            bias_constraint=bias_constraint)
 
+    def _draw_dropout_masks(self, B, F):
+        # Keras' SimpleRNNCell applies its masks whenever rate > 0 (it has no "< 1" test, as
+        # the GRU and LSTM cells have), and a rate of 1 drops everything.
+        dp, rdp = super()._draw_dropout_masks(B, F)
+        if self.dropout >= 1.0:
+            dp = np.zeros((1, B, F), self.dtype)
+        if self.recurrent_dropout >= 1.0:
+            rdp = np.zeros((1, B, self.units), self.dtype)
+        return dp, rdp
+
     def build_cell(self, input_dim: int) -> None:
         u = self.units
         rng = np.random.default_rng(self.seed)
