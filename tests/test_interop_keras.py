@@ -424,6 +424,16 @@ def _sequential_in_sequential():
     return keras.Sequential([keras.Input((6, 3)), inner, L.GRU(2)])
 
 
+def _two_branches_concatenated():
+    i = keras.Input((6, 3))
+    a = L.LSTM(3, return_sequences=True)(i)
+    b = L.Bidirectional(L.GRU(2, return_sequences=True))(i)
+    x = L.Concatenate()([a, b])
+    x = L.Permute((2, 1))(x)
+    x = L.Reshape((7 * 6,))(x)
+    return keras.Model(i, L.Dense(2)(x))
+
+
 def _masked_floats():
     x = floats()
     x[0, :2] = 0.0
@@ -455,6 +465,7 @@ ZOO = {
     "embedding_gru_bilstm": (lambda: _seq(
         L.Embedding(20, 4, mask_zero=True), L.GRU(3, return_sequences=True),
         L.Bidirectional(L.LSTM(2)), shape=(6,), dtype="int32"), ids),
+    "concatenate_permute_reshape": (_two_branches_concatenated, floats),
     "free_timesteps": (lambda: _seq(L.LSTM(3, return_sequences=True),
                                     L.TimeDistributed(L.Dense(2)), shape=(None, 3)), floats),
 }
@@ -683,3 +694,4 @@ def test_save_keras_without_keras_installed(tmp_path, monkeypatch):
         assert sorted(z.namelist()) == ["config.json", "metadata.json", "model.weights.h5"]
     back = keras.saving.load_model(tmp_path / "out.keras")
     assert_same(keras_out(back, floats()), keras_out(original, floats()))
+

@@ -39,6 +39,9 @@ KERAS_KEYS = {
     "Activation": ("activation",),
     "Masking": ("mask_value",),
     "Flatten": (),
+    "Concatenate": ("axis",),
+    "Reshape": ("target_shape",),
+    "Permute": ("dims",),
     "TimeDistributed": (),
     "Bidirectional": ("merge_mode",),
 }

@@ -18,7 +18,8 @@ import warnings
 
 #: Keras layer classes with an lstm_np twin of the same name in lstm_np.layers.
 _LAYER_CLASSES = ("LSTM", "GRU", "SimpleRNN", "Bidirectional", "TimeDistributed", "Dense",
-                  "Embedding", "RepeatVector", "Dropout", "Activation", "Masking", "Flatten")
+                  "Embedding", "RepeatVector", "Dropout", "Activation", "Masking", "Flatten",
+                  "Concatenate", "Reshape", "Permute")
 _MODEL_CLASSES = ("Sequential", "Functional", "Model")
 
 
