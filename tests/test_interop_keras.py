@@ -126,6 +126,9 @@ def test_weights_h5_into_an_identically_built_model(saved, tmp_path):
     fresh.set_weights([w * 0 + 0.1 for w in fresh.get_weights()])
     fresh.load_weights(weights)
     assert_same(fresh(x), keras_out(model, x))
+    fresh.set_weights([w * 0 + 0.1 for w in fresh.get_weights()])
+    fresh.load_weights(path)  # the weights inside a .keras file load the same way
+    assert_same(fresh(x), keras_out(model, x))
 
 
 def test_from_keras_live_model(saved):
