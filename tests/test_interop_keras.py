@@ -698,3 +698,11 @@ def test_save_keras_without_keras_installed(tmp_path, monkeypatch):
     back = keras.saving.load_model(tmp_path / "out.keras")
     assert_same(keras_out(back, floats()), keras_out(original, floats()))
 
+
+
+def test_export_refuses_single_layers_and_unbuilt_models(tmp_path):
+    with pytest.raises(TypeError, match="export a Sequential or Model; got LSTM"):
+        save_keras(lstm_np.LSTM(2), tmp_path / "x.keras")
+    with pytest.raises(ValueError, match="not built"):
+        save_keras(lstm_np.Sequential([lstm_np.LSTM(2)]), tmp_path / "x.keras")
+    assert not (tmp_path / "x.keras").exists()

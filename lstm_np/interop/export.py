@@ -107,7 +107,8 @@ def _input_entry(tensor) -> dict:
 
 
 def _sequential_config(model) -> dict:
-    model._ensure_built() if hasattr(model, "_ensure_built") else None
+    if not model.built:
+        model._ensure_built()  # raises, with the fix, when the input shape is unknown
     layers = [_input_entry(model.inputs[0])] if model.inputs else []
     layers += [layer_config(layer) for layer in model.layers]
     return {"module": "keras", "class_name": "Sequential", "registered_name": None,
