@@ -8,7 +8,7 @@ pytest.importorskip("h5py")
 
 import click  # noqa: E402
 from click.testing import CliRunner  # noqa: E402
-from test_interop_keras import (  # noqa: E402
+from interop_helpers import (  # noqa: E402
     autoencoder,
     bidirectional_gru,
     embedding_lstm_td,
