@@ -144,6 +144,17 @@ def _two_branches_concatenated():
     x = L.Reshape((7 * 6,))(x)
     return keras.Model(i, L.Dense(2)(x))
 
+def _functional_masks_through_concatenate():
+    """Keras 3 records this graph's mask plumbing as ops (not_equal, logical_or, any, ...)
+    feeding mask= arguments; lstm_np derives the same masks itself."""
+    i = keras.Input((6,), dtype="int32")
+    e = L.Embedding(20, 4, mask_zero=True)(i)
+    a = L.LSTM(3, return_sequences=True)(e)
+    b = L.Bidirectional(L.GRU(2, return_sequences=True))(e)
+    y = L.TimeDistributed(L.Dense(2))(L.Concatenate()([a, b]))
+    return keras.Model(i, [y, L.GRU(2)(a)])
+
+
 def _masked_floats():
     x = floats()
     x[0, :2] = 0.0
@@ -175,6 +186,7 @@ ZOO = {
         L.Embedding(20, 4, mask_zero=True), L.GRU(3, return_sequences=True),
         L.Bidirectional(L.LSTM(2)), shape=(6,), dtype="int32"), ids),
     "concatenate_permute_reshape": (_two_branches_concatenated, floats),
+    "functional_masks_through_concatenate": (_functional_masks_through_concatenate, ids),
     "free_timesteps": (lambda: _seq(L.LSTM(3, return_sequences=True),
                                     L.TimeDistributed(L.Dense(2)), shape=(None, 3)), floats),
 }

@@ -153,3 +153,11 @@ def test_keras2_activation_cannot_be_exported(tmp_path):
                             lstm_np.LSTM(2, recurrent_activation="hard_sigmoid_keras2")])
     with pytest.raises(ValueError, match="hard_sigmoid_keras2.*Keras 3 does not have"):
         m.save_keras(tmp_path / "x.keras")
+
+
+def test_keras_ops_used_as_data_are_refused(tmp_path):
+    i = keras.Input((6, 3))
+    a = L.LSTM(3, return_sequences=True)(i)
+    model = keras.Model(i, L.Dense(2)(keras.ops.add(a, a)))
+    with pytest.raises(ValueError, match=r"computes 'add' with the Keras op 'Add'.*as data"):
+        lstm_np.load_keras(saved_file(model, tmp_path))

@@ -230,6 +230,68 @@ def _map_refs(refs, tensor):
     return [_map_refs(r, tensor) for r in refs]
 
 
+#: Stands for a mask Keras computed with ops (see :func:`_mask_ops`); lstm_np's layers derive
+#: the same masks themselves, so a ``mask=`` argument holding it is dropped.
+_KERAS_MASK = object()
+
+
+def _is_op(entry: dict) -> bool:
+    """A ``keras.ops`` operation recorded in the graph (not a layer)."""
+    return str(entry.get("module", "")).startswith("keras.src.ops")
+
+
+def _mask_ops(config: dict, where: str) -> set[str]:
+    """Names of the op nodes that only compute masks.
+
+    Keras 3 records the mask plumbing between layers as ops (``not_equal`` for
+    ``Embedding(mask_zero=True)``, ``expand_dims``/``logical_or``/``any`` for Concatenate...)
+    and passes the result as ``mask=``. lstm_np propagates masks itself, so these nodes are
+    skipped. An op whose result is used any other way is real computation lstm_np cannot
+    replay: refused, with its name.
+    """
+    ops = {e.get("name", e.get("config", {}).get("name")): e["class_name"]
+           for e in config["layers"] if _is_op(e)}
+    if not ops:
+        return set()
+
+    def refs(obj):
+        found = []
+        _collect_refs(obj, found)
+        return {r[0] for r in found}
+
+    used_otherwise = set(refs(config["output_layers"])) & set(ops)
+    for entry in config["layers"]:
+        if _is_op(entry):
+            continue
+        for node in entry.get("inbound_nodes", []):
+            kwargs = {k: v for k, v in node.get("kwargs", {}).items() if k != "mask"}
+            used_otherwise |= (refs(node.get("args", [])) | refs(kwargs)) & set(ops)
+    if used_otherwise:
+        name = sorted(used_otherwise)[0]
+        raise ValueError(
+            f"{where}: the graph computes {name!r} with the Keras op {ops[name]!r} "
+            "(keras.ops) and uses the result as data; lstm_np replays layers only (it skips "
+            f"ops that merely compute masks). Supported Keras classes: "
+            f"{', '.join(supported_classes())}."
+        )
+    return set(ops)
+
+
+def _collect_refs(obj, found: list) -> None:
+    if isinstance(obj, dict):
+        if obj.get("class_name") == "__keras_tensor__":
+            found.append(tuple(obj["config"]["keras_history"]))
+        else:
+            for v in obj.values():
+                _collect_refs(v, found)
+    elif isinstance(obj, (list, tuple)):
+        if len(obj) >= 3 and isinstance(obj[0], str) and isinstance(obj[1], int):
+            found.append(tuple(obj[:3]))  # an input_layers/output_layers triple
+        else:
+            for v in obj:
+                _collect_refs(v, found)
+
+
 def build_functional(config: dict, legacy: bool, where: str):
     """Replay a Keras functional graph with lstm_np layers on lstm_np symbolic tensors."""
     from ..models import Model
@@ -238,9 +300,12 @@ def build_functional(config: dict, legacy: bool, where: str):
     outputs: dict = {}       # layer name -> [outputs of call 0, call 1, ...]
     pending: dict = {}       # layer name -> node data not yet replayed
     order: list = []
+    mask_ops = set() if legacy else _mask_ops(config, where)
     for entry in config["layers"]:
         class_name, cfg = _entry(entry)
         name = entry.get("name", cfg.get("name"))
+        if name in mask_ops:
+            continue
         if class_name == "InputLayer":
             created[name] = None
             outputs[name] = [_input(cfg, legacy, where)]
@@ -250,6 +315,8 @@ def build_functional(config: dict, legacy: bool, where: str):
         pending[name] = list(entry.get("inbound_nodes", []))
 
     def tensor(layer_name, node_index, tensor_index):
+        if layer_name in mask_ops:
+            return _KERAS_MASK
         if layer_name not in outputs:
             raise ValueError(f"{where}: the graph refers to an unknown layer {layer_name!r}.")
         out = outputs[layer_name][node_index]
@@ -263,7 +330,7 @@ def build_functional(config: dict, legacy: bool, where: str):
     while any(pending.values()):
         progressed = False
         for name, nodes in pending.items():
-            while nodes and all(_ready(ref, outputs)
+            while nodes and all(ref[0] in mask_ops or _ready(ref, outputs)
                                 for ref in _history_refs(nodes[0], legacy)):
                 node = nodes.pop(0)
                 outputs.setdefault(name, []).append(_replay(created[name], node, tensor, legacy))
@@ -303,7 +370,8 @@ def _replay(layer, node, tensor, legacy: bool):
         return layer(args[0] if len(args) == 1 else args, **kwargs)
     args = _resolve(node.get("args", []), tensor)
     kwargs = {k: v for k, v in _resolve(node.get("kwargs", {}), tensor).items()
-              if not (k in ("mask", "training") and v in (None, False))}
+              if not (k in ("mask", "training") and (v is None or v is False
+                                                     or v is _KERAS_MASK))}
     return layer(*args, **kwargs)
 
 
