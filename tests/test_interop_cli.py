@@ -155,3 +155,11 @@ def test_verify_numpy_engine(saved):
     result = run("verify", path, "--engine", "numpy")
     assert result.exit_code == 0, result.output
     assert run("verify", path, "--engine", "cuda").exit_code == 2  # click refuses the choice
+
+
+def test_random_token_inputs_include_padding(saved):
+    _, path = saved(embedding_lstm_td)
+    model = cli.load_keras(path)
+    (x,) = cli.random_inputs(model, 6, 10, seed=1)
+    assert x.shape == (6, 6) and x.dtype == np.int32
+    assert (x[1::2, 0] == 0).all() and (x[0::2] != 0).all() and x.max() < 20

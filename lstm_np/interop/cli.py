@@ -99,14 +99,19 @@ def _all_layers(model):
 
 
 def random_inputs(model, n: int, timesteps: int, seed: int) -> list[np.ndarray]:
-    """``n`` random samples for each model input (None dims become ``timesteps``)."""
+    """``n`` random samples for each model input (None dims become ``timesteps``): normal
+    floats, or token ids with every other sequence left-padded with 0 (Keras' padding id)."""
     rng = np.random.default_rng(seed)
     out = []
     for tensor in model.inputs:
         dims = [timesteps if d is None else d for d in tensor.shape[1:]]
         shape = (n if tensor.shape[0] is None else tensor.shape[0], *dims)
         if str(tensor.dtype).startswith(("int", "uint")):
-            out.append(rng.integers(1, _vocabulary(model), size=shape).astype(str(tensor.dtype)))
+            ids = rng.integers(1, _vocabulary(model), size=shape).astype(str(tensor.dtype))
+            if ids.ndim == 2:  # pad every other sequence with leading 0s (masked with mask_zero)
+                for row in range(1, shape[0], 2):
+                    ids[row, :rng.integers(1, shape[1] // 2 + 2)] = 0
+            out.append(ids)
         else:
             out.append(rng.normal(size=shape).astype("float32"))
     return out
