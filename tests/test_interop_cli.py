@@ -161,5 +161,5 @@ def test_random_token_inputs_include_padding(saved):
     _, path = saved(embedding_lstm_td)
     model = cli.load_keras(path)
     (x,) = cli.random_inputs(model, 6, 10, seed=1)
-    assert x.shape == (6, 6) and x.dtype == np.int32
+    assert x.shape == (6, 6) and x.dtype.kind == "i"
     assert (x[1::2, 0] == 0).all() and (x[0::2] != 0).all() and x.max() < 20
