@@ -155,6 +155,12 @@ def _functional_masks_through_concatenate():
     return keras.Model(i, [y, L.GRU(2)(a)])
 
 
+def _functional_masking():
+    i = keras.Input((6, 3))
+    x = L.LSTM(4, return_sequences=True)(L.Masking(0.0)(i))
+    return keras.Model(i, L.Bidirectional(L.SimpleRNN(2))(x))
+
+
 def _masked_floats():
     x = floats()
     x[0, :2] = 0.0
@@ -187,6 +193,7 @@ ZOO = {
         L.Bidirectional(L.LSTM(2)), shape=(6,), dtype="int32"), ids),
     "concatenate_permute_reshape": (_two_branches_concatenated, floats),
     "functional_masks_through_concatenate": (_functional_masks_through_concatenate, ids),
+    "functional_masking": (_functional_masking, _masked_floats),
     "free_timesteps": (lambda: _seq(L.LSTM(3, return_sequences=True),
                                     L.TimeDistributed(L.Dense(2)), shape=(None, 3)), floats),
 }
