@@ -487,3 +487,26 @@ def test_reshaping_constructions_match_keras_and_train(build, x):
 
 def _as_list(v):
     return list(v) if isinstance(v, list) else [v]
+
+
+def test_save_weights_load_weights_and_keras2_predict_classes(tmp_path):
+    model = _compiled()
+    model.fit(X, np.ones((N, 2)), verbose=0)
+    path = tmp_path / "w.npz"
+    model.save_weights(path)
+    other = many_to_one(OURS)
+    other.load_weights(path)
+    np.testing.assert_array_equal(other.predict(X), model.predict(X))
+    bigger = lstm_np.Sequential([lstm_np.Input((T, F)), lstm_np.layers.LSTM(2),
+                                 lstm_np.layers.Dense(2), lstm_np.layers.Dense(1)])
+    with pytest.raises(ValueError, match="holds 5 weight arrays but the model has 7"):
+        bigger.load_weights(path)
+    with pytest.raises(ValueError, match="holds only weights"):
+        lstm_np.load_model(path)
+    with pytest.raises(FileNotFoundError, match="No such file"):
+        lstm_np.load_model(tmp_path / "missing.npz")
+    assert model.predict_classes(X).shape == (N,)
+    single = lstm_np.Sequential([lstm_np.Input((T, F)), lstm_np.layers.LSTM(2),
+                                 lstm_np.layers.Dense(1, activation="sigmoid")])
+    assert set(np.unique(single.predict_classes(X))) <= {0, 1}
+

@@ -338,3 +338,15 @@ class Model(Trainer, Layer):
         from .saving import save_model
 
         save_model(self, filepath, overwrite=overwrite)
+
+    def save_weights(self, filepath, overwrite=True) -> None:
+        """Save only the weights (``get_weights()`` order) to an ``.npz`` file."""
+        from .saving import save_weights
+
+        save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath) -> None:
+        """Load weights written by :meth:`save_weights` (or by :meth:`save`)."""
+        from .saving import load_weights
+
+        load_weights(self, filepath)
