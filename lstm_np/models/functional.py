@@ -310,14 +310,16 @@ class Model(Trainer, Layer):
         return int(sum(w.size for w in self.weights))
 
     def stateful_layers(self) -> list:
-        """Every layer (nested models included) made with ``stateful=True``."""
+        """Every layer made with ``stateful=True`` (inside nested models and wrappers too),
+        each once, in model order."""
         found = []
         for layer in self._layers:
             if isinstance(layer, Model):
-                found += layer.stateful_layers()
+                candidates = layer.stateful_layers()
             else:
-                inner = [layer] + [v for v in vars(layer).values() if isinstance(v, Layer)]
-                found += [la for la in inner if getattr(la, "stateful", False)]
+                candidates = [leaf for leaf in _leaves(layer) if getattr(leaf, "stateful", False)
+                              and callable(getattr(leaf, "reset_state", None))]
+            found += [la for la in candidates if all(la is not f for f in found)]
         return found
 
     def reset_states(self) -> None:

@@ -114,7 +114,6 @@ class Sequential(Model):
 
     def predict_classes(self, x, batch_size=None, verbose=0):
         """Keras 2's class predictions: argmax over several units, ``p > 0.5`` for one."""
-
         proba = self.predict(x, batch_size=batch_size)
         if proba.shape[-1] > 1:
             return proba.argmax(axis=-1)
