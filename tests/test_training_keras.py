@@ -281,3 +281,33 @@ def test_float64_masked_embedding_training_matches_keras_closely():
             np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6 * np.abs(b).max())
     finally:
         keras.config.set_floatx("float32")
+
+
+@pytest.mark.keras
+def test_sample_weight_and_class_weight_match_keras():
+    rng, x = data(10)
+    y = np.eye(4, dtype="float32")[rng.integers(0, 4, N)]
+    sw = rng.uniform(0.2, 2.0, size=N).astype("float32")
+    assert_same_training(*train_both(lstm_dense(4, "softmax"), "categorical_crossentropy",
+                                     "Adam", {"learning_rate": 0.02}, x, y,
+                                     metrics=["accuracy"], sample_weight=sw))
+    assert_same_training(*train_both(lstm_dense(4, "softmax"), "categorical_crossentropy",
+                                     "SGD", {"learning_rate": 0.2}, x, y,
+                                     class_weight={0: 0.5, 1: 2.0, 2: 1.0, 3: 3.0}))
+
+
+@pytest.mark.keras
+def test_temporal_sample_weight_with_mask_matches_keras():
+    rng = np.random.default_rng(11)
+    ids = rng.integers(1, 9, size=(N, T))
+    ids[::3, :2] = 0
+    y = rng.integers(0, 5, size=(N, T))
+    sw = rng.uniform(0.1, 3.0, size=(N, T)).astype("float32")
+
+    def build(K):
+        return K.Sequential([K.Input((T,)), K.layers.Embedding(9, 4, mask_zero=True),
+                             K.layers.LSTM(5, return_sequences=True),
+                             K.layers.Dense(5, activation="softmax")])
+
+    assert_same_training(*train_both(build, "sparse_categorical_crossentropy", "RMSprop",
+                                     {"learning_rate": 0.01}, ids, y, sample_weight=sw))
