@@ -148,6 +148,15 @@ class Model(Trainer, Layer):
         return list(self._outputs)
 
     @property
+    def input(self):
+        """The input tensor (a list for several inputs), as Keras' ``model.input``."""
+        return self._inputs[0] if self._single_input else list(self._inputs)
+
+    @property
+    def output(self):
+        return self._outputs[0] if self._single_output else list(self._outputs)
+
+    @property
     def input_shape(self):
         shapes = [t.shape for t in self._inputs]
         return shapes[0] if self._single_input else shapes
