@@ -32,6 +32,20 @@ def _col(dv):
     return dv[..., None] if np.ndim(dv) else dv
 
 
+def align_weights(sample_weight, values):
+    """Sample weights shaped like the per-sample loss values: ``(B,)`` for one value per
+    sample, ``(B, T)`` per step (Keras' "temporal" weights)."""
+    sw = np.asarray(sample_weight, dtype=values.dtype)
+    if sw.ndim == values.ndim + 1 and sw.shape[-1] == 1:
+        sw = sw[..., 0]
+    if sw.shape != values.shape:
+        raise ValueError(
+            f"sample_weight of shape {sw.shape} does not fit the per-sample losses of shape "
+            f"{values.shape}: give one weight per sample (samples,), or per sample and step "
+            "(samples, timesteps) for a return_sequences output.")
+    return sw
+
+
 class Loss:
     """Base: ``values(t, p)`` (last axis reduced) and ``values_grad(t, p, dv)`` = dL/dp."""
 
@@ -52,14 +66,21 @@ class Loss:
             t = t[..., None]
         return t
 
-    def compute(self, y_true, y_pred, mask=None):
-        """``(loss, dloss/dy_pred)`` with the sum_over_batch_size reduction and the mask."""
+    def compute(self, y_true, y_pred, mask=None, sample_weight=None):
+        """``(loss, dloss/dy_pred)`` with the sum_over_batch_size reduction, the mask and
+        optional per-value ``sample_weight`` (still divided by the count, as Keras)."""
         t = self.prepare_target(y_true, y_pred)
         v = self.values(t, y_pred)  # (B,) or (B, T)
         total = v.size
+        sw = None if sample_weight is None else align_weights(sample_weight, v)
         if mask is not None and np.shape(mask) == v.shape:
             valid = float(np.count_nonzero(mask))
             w = np.where(mask, 1.0 / valid if valid else 0.0, 0.0).astype(v.dtype)
+            if sw is not None:
+                w = w * sw
+            loss = float(np.sum(v * w))
+        elif sw is not None:
+            w = (sw / total).astype(v.dtype)
             loss = float(np.sum(v * w))
         else:  # every value weighs 1/total: a scalar, broadcast by values_grad
             w = v.dtype.type(1.0 / total) if total else v.dtype.type(0.0)

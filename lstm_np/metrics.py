@@ -53,11 +53,17 @@ class Metric:
     def reset_state(self):
         self.total, self.count = 0.0, 0.0
 
-    def update(self, y_true, y_pred, mask=None):
+    def update(self, y_true, y_pred, mask=None, sample_weight=None):
         v = np.asarray(self.fn(y_true, y_pred), dtype=np.float64)
+        weight = None
         if mask is not None and np.shape(mask) == v.shape:
-            self.total += float(np.sum(v * mask))
-            self.count += float(np.count_nonzero(mask))
+            weight = np.asarray(mask, np.float64)
+        if sample_weight is not None:
+            sw = losses.align_weights(sample_weight, v)
+            weight = sw if weight is None else weight * sw
+        if weight is not None:
+            self.total += float(np.sum(v * weight))
+            self.count += float(np.sum(weight))
         else:
             self.total += float(np.sum(v))
             self.count += v.size
@@ -72,7 +78,7 @@ class AutoAccuracy(Metric):
     def __init__(self, name):
         super().__init__(name, None)
 
-    def update(self, y_true, y_pred, mask=None):
+    def update(self, y_true, y_pred, mask=None, sample_weight=None):
         if self.fn is None:
             t_shape, p_shape = np.shape(y_true), np.shape(y_pred)
             if p_shape[-1] == 1:
@@ -81,7 +87,7 @@ class AutoAccuracy(Metric):
                 self.fn = sparse_categorical_accuracy
             else:
                 self.fn = categorical_accuracy
-        super().update(y_true, y_pred, mask)
+        super().update(y_true, y_pred, mask, sample_weight)
 
 
 def get(identifier, loss=None, output_shape=None) -> Metric:

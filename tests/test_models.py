@@ -487,3 +487,40 @@ def test_reshaping_constructions_match_keras_and_train(build, x):
 
 def _as_list(v):
     return list(v) if isinstance(v, list) else [v]
+
+
+def test_save_weights_load_weights_and_keras2_predict_classes(tmp_path):
+    model = _compiled()
+    model.fit(X, np.ones((N, 2)), verbose=0)
+    path = tmp_path / "w.npz"
+    model.save_weights(path)
+    other = many_to_one(OURS)
+    other.load_weights(path)
+    np.testing.assert_array_equal(other.predict(X), model.predict(X))
+    bigger = lstm_np.Sequential([lstm_np.Input((T, F)), lstm_np.layers.LSTM(2),
+                                 lstm_np.layers.Dense(2), lstm_np.layers.Dense(1)])
+    with pytest.raises(ValueError, match="holds 5 weight arrays but the model has 7"):
+        bigger.load_weights(path)
+    with pytest.raises(ValueError, match="holds only weights"):
+        lstm_np.load_model(path)
+    with pytest.raises(FileNotFoundError, match="No such file"):
+        lstm_np.load_model(tmp_path / "missing.npz")
+    assert model.predict_classes(X).shape == (N,)
+    single = lstm_np.Sequential([lstm_np.Input((T, F)), lstm_np.layers.LSTM(2),
+                                 lstm_np.layers.Dense(1, activation="sigmoid")])
+    assert set(np.unique(single.predict_classes(X))) <= {0, 1}
+
+
+
+def test_cut_a_trained_model_at_a_layer_keras2_style():
+    inp = lstm_np.Input((T, F))
+    code = lstm_np.layers.LSTM(3, name="code")(inp)
+    out = lstm_np.layers.Dense(F)(lstm_np.layers.RepeatVector(T)(code))
+    autoencoder = lstm_np.Model(inp, out)
+    encoder = lstm_np.Model(inputs=autoencoder.input, outputs=autoencoder.get_layer("code").output)
+    assert encoder.predict(X).shape == (N, 3)
+    np.testing.assert_array_equal(encoder.predict(X), autoencoder.layers[1](X))
+    seq = lstm_np.Sequential([lstm_np.Input((T, F)), lstm_np.layers.LSTM(4),
+                              lstm_np.layers.Dense(2)])
+    features = lstm_np.Model(seq.input, seq.layers[0].output)
+    assert features.predict(X).shape == (N, 4)

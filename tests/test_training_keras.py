@@ -281,3 +281,69 @@ def test_float64_masked_embedding_training_matches_keras_closely():
             np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6 * np.abs(b).max())
     finally:
         keras.config.set_floatx("float32")
+
+
+@pytest.mark.keras
+def test_sample_weight_and_class_weight_match_keras():
+    rng, x = data(10)
+    y = np.eye(4, dtype="float32")[rng.integers(0, 4, N)]
+    sw = rng.uniform(0.2, 2.0, size=N).astype("float32")
+    assert_same_training(*train_both(lstm_dense(4, "softmax"), "categorical_crossentropy",
+                                     "Adam", {"learning_rate": 0.02}, x, y,
+                                     metrics=["accuracy"], sample_weight=sw))
+    assert_same_training(*train_both(lstm_dense(4, "softmax"), "categorical_crossentropy",
+                                     "SGD", {"learning_rate": 0.2}, x, y,
+                                     class_weight={0: 0.5, 1: 2.0, 2: 1.0, 3: 3.0}))
+
+
+@pytest.mark.keras
+def test_temporal_sample_weight_with_mask_matches_keras():
+    rng = np.random.default_rng(11)
+    ids = rng.integers(1, 9, size=(N, T))
+    ids[::3, :2] = 0
+    y = rng.integers(0, 5, size=(N, T))
+    sw = rng.uniform(0.1, 3.0, size=(N, T)).astype("float32")
+
+    def build(K):
+        return K.Sequential([K.Input((T,)), K.layers.Embedding(9, 4, mask_zero=True),
+                             K.layers.LSTM(5, return_sequences=True),
+                             K.layers.Dense(5, activation="softmax")])
+
+    assert_same_training(*train_both(build, "sparse_categorical_crossentropy", "RMSprop",
+                                     {"learning_rate": 0.01}, ids, y, sample_weight=sw))
+
+
+@pytest.mark.keras
+def test_early_stopping_and_reduce_lr_on_plateau_match_keras():
+    rng, x = data(12)
+    y = rng.normal(size=(N, 2)).astype("float32")
+    km, om = lstm_dense(2)(KERAS), lstm_dense(2)(OURS)
+    om.set_weights(km.get_weights())
+    histories = []
+    for model, lib in ((km, keras), (om, lstm_np)):
+        model.compile(loss="mse", optimizer=lib.optimizers.SGD(1.5))  # too large: plateaus
+        callbacks = [lib.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1,
+                                                     min_delta=0.01),
+                     lib.callbacks.EarlyStopping(monitor="loss", patience=3, min_delta=0.01,
+                                                 restore_best_weights=True)]
+        histories.append(model.fit(x, y, epochs=40, batch_size=4, shuffle=False, verbose=0,
+                                   callbacks=callbacks).history)
+    kh, oh = histories
+    assert set(oh) == set(kh) == {"loss", "learning_rate"}
+    assert len(oh["loss"]) == len(kh["loss"]) < 40  # stopped at the same epoch
+    np.testing.assert_allclose(oh["learning_rate"], kh["learning_rate"], rtol=1e-6)
+    assert_same_training(km, om, kh, oh)
+
+
+def test_model_checkpoint_saves_best_epochs(tmp_path):
+    rng, x = data(13)
+    y = rng.normal(size=(N, 2)).astype("float32")
+    model = lstm_dense(2)(OURS)
+    model.compile(loss="mse", optimizer="adam")
+    path = str(tmp_path / "best-{epoch:02d}.npz")
+    cb = lstm_np.callbacks.ModelCheckpoint(path, monitor="loss", save_best_only=True)
+    model.fit(x, y, epochs=3, verbose=0, callbacks=[cb])
+    saved = sorted(p.name for p in tmp_path.iterdir())
+    assert saved[0] == "best-01.npz" and len(saved) >= 2  # Adam lowers the loss each epoch
+    best = lstm_np.load_model(tmp_path / saved[-1])
+    np.testing.assert_array_equal(best.predict(x), model.predict(x))

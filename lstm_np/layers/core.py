@@ -64,10 +64,13 @@ class Dense(Layer):
 
     supports_masking = True
 
-    def __init__(self, units: int, activation=None, use_bias: bool = True,
+    def __init__(self, units: int | None = None, activation=None, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, seed=None, **kwargs):
+                 kernel_constraint=None, bias_constraint=None, seed=None, output_dim=None,
+                 **kwargs):
+        if units is None:
+            units = output_dim  # Keras 1 spelling
         if kwargs.get("input_dim") is not None and kwargs.get("input_shape") is None:
             kwargs["input_shape"] = (kwargs.pop("input_dim"),)  # Keras 2: a 2-D input
         super().__init__(**kwargs)

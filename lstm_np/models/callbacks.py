@@ -8,6 +8,8 @@ Keras doc: https://keras.io/api/callbacks/
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 
@@ -60,45 +62,139 @@ class LambdaCallback(Callback):
                 setattr(self, name, fn)
 
 
-class EarlyStopping(Callback):
+class _Monitor(Callback):
+    """Watches ``monitor`` in the epoch logs, as Keras' MonitorCallback: an improvement is
+    ``value < best - min_delta`` (``>`` for accuracies, or ``mode="max"``)."""
+
+    def __init__(self, monitor, mode, min_delta):
+        super().__init__()
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"mode must be 'auto', 'min' or 'max'; got {mode!r}.")
+        self.monitor = monitor
+        maximize = mode == "max" or (mode == "auto" and ("acc" in monitor or "auc" in monitor))
+        self.sign = -1.0 if maximize else 1.0  # compare sign * value: lower is better
+        self.min_delta = abs(min_delta)
+        self.best = None
+
+    def _improved(self, value, reference):
+        if reference is None:
+            return True
+        return self.sign * value + self.min_delta < self.sign * reference
+
+    def _current(self, logs):
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            warnings.warn(f"{type(self).__name__} is conditioned on {self.monitor!r}, which is "
+                          f"not logged; available: {', '.join(logs or {})}.", stacklevel=3)
+        return value
+
+
+class EarlyStopping(_Monitor):
     """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs."""
 
     def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, verbose=0, mode="auto",
                  baseline=None, restore_best_weights=False, start_from_epoch=0):
-        super().__init__()
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(f"EarlyStopping mode must be 'auto', 'min' or 'max'; got {mode!r}.")
-        self.monitor, self.patience, self.verbose = monitor, int(patience), verbose
+        super().__init__(monitor, mode, min_delta)
+        self.patience, self.verbose = int(patience), verbose
         self.baseline, self.restore_best_weights = baseline, restore_best_weights
         self.start_from_epoch = start_from_epoch
-        maximize = mode == "max" or (mode == "auto" and ("acc" in monitor or "auc" in monitor))
-        self.sign = -1.0 if maximize else 1.0  # compare sign * value: lower is better
-        self.min_delta = abs(min_delta)
 
     def on_train_begin(self, logs=None):
-        self.wait, self.stopped_epoch, self.best_weights = 0, 0, None
-        self.best = np.inf if self.baseline is None else self.sign * self.baseline
+        self.wait, self.stopped_epoch, self.best_weights, self.best = 0, 0, None, None
+        self.best_epoch = 0
 
     def on_epoch_end(self, epoch, logs=None):
-        if logs is None or self.monitor not in logs:
-            raise ValueError(f"EarlyStopping monitors {self.monitor!r}, which is not among the "
-                             f"logged values {sorted(logs or {})}.")
-        if epoch < self.start_from_epoch:
+        current = self._current(logs)
+        if current is None or epoch < self.start_from_epoch:
             return
-        value = self.sign * logs[self.monitor]
-        if value < self.best - self.min_delta:
-            self.best, self.wait = value, 0
+        if self.restore_best_weights and self.best_weights is None:
+            self.best_weights, self.best_epoch = self.model.get_weights(), epoch
+        self.wait += 1
+        if self._improved(current, self.best):
+            self.best, self.best_epoch = current, epoch
             if self.restore_best_weights:
                 self.best_weights = self.model.get_weights()
+            if self.baseline is None or self._improved(current, self.baseline):
+                self.wait = 0
             return
-        self.wait += 1
-        if self.wait > self.patience:
+        if self.wait >= self.patience and epoch > 0:
             self.stopped_epoch = epoch
             self.model.stop_training = True
-            if self.restore_best_weights and self.best_weights is not None:
-                self.model.set_weights(self.best_weights)
-            if self.verbose:
-                print(f"Epoch {epoch + 1}: early stopping")
+
+    def on_train_end(self, logs=None):
+        if self.stopped_epoch > 0 and self.verbose:
+            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+        if self.restore_best_weights and self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+
+
+class ReduceLROnPlateau(_Monitor):
+    """Multiply the learning rate by ``factor`` after ``patience`` epochs without
+    improvement (not below ``min_lr``), then wait ``cooldown`` epochs."""
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
+                 min_delta=1e-4, cooldown=0, min_lr=0.0, **kwargs):
+        super().__init__(monitor, mode, min_delta)
+        if factor >= 1.0:
+            raise ValueError(f"ReduceLROnPlateau factor must be < 1; got {factor}.")
+        self.factor, self.patience, self.verbose = float(factor), int(patience), verbose
+        self.cooldown, self.min_lr = int(cooldown), float(min_lr)
+
+    def on_train_begin(self, logs=None):
+        self.wait, self.cooldown_counter, self.best = 0, 0, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        optimizer = self.model.optimizer
+        if logs is not None:
+            logs["learning_rate"] = float(np.float32(optimizer.learning_rate))
+        current = self._current(logs)
+        if current is None:
+            return
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._improved(current, self.best):
+            self.best, self.wait = current, 0
+        elif self.cooldown_counter <= 0:
+            self.wait += 1
+            if self.wait >= self.patience:
+                old = float(np.float32(optimizer.learning_rate))
+                if old > np.float32(self.min_lr):
+                    optimizer.learning_rate = max(old * self.factor, self.min_lr)
+                    if self.verbose:
+                        print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate "
+                              f"to {optimizer.learning_rate}.")
+                    self.cooldown_counter, self.wait = self.cooldown, 0
+
+
+class ModelCheckpoint(_Monitor):
+    """Save the model (or its weights) after every epoch, or only when ``monitor``
+    improved (``save_best_only``). ``filepath`` may hold ``{epoch:02d}`` and log keys."""
+
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
+                 save_weights_only=False, mode="auto", save_freq="epoch",
+                 initial_value_threshold=None):
+        super().__init__(monitor, mode, 0.0)
+        if save_freq != "epoch":
+            raise ValueError("ModelCheckpoint supports save_freq='epoch' only.")
+        self.filepath, self.verbose = str(filepath), verbose
+        self.save_best_only, self.save_weights_only = save_best_only, save_weights_only
+        self.best = initial_value_threshold
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        path = self.filepath.format(epoch=epoch + 1, **logs)
+        if self.save_best_only:
+            current = self._current(logs)
+            if current is None or not self._improved(current, self.best):
+                return
+            self.best = current
+        if self.verbose:
+            print(f"Epoch {epoch + 1}: saving model to {path}")
+        if self.save_weights_only:
+            self.model.save_weights(path)
+        else:
+            self.model.save(path)
 
 
 class CallbackList:

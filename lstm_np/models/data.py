@@ -122,3 +122,29 @@ class DataChecks:
                 f"samples divisible by {fixed} (e.g. drop the last {n % fixed} with "
                 f"x[:{n - n % fixed}]), or rebuild the model with the batch size you need.")
         return int(batch_size)
+
+    def _sample_weights(self, sample_weight, class_weight, y, n):
+        """Per-sample weights (or None) from ``sample_weight`` or a ``class_weight`` dict,
+        as Keras: one-hot targets use their argmax, others their rounded value."""
+        if sample_weight is not None and class_weight is not None:
+            raise ValueError("Give sample_weight or class_weight, not both.")
+        if class_weight is not None:
+            if not isinstance(class_weight, dict):
+                raise TypeError(f"class_weight must be a dict {{class: weight}}; got "
+                                f"{type(class_weight).__name__}.")
+            labels = np.asarray(y)
+            if labels.ndim > 1:
+                labels = labels.argmax(axis=-1) if labels.shape[-1] != 1 else labels[..., 0]
+            if labels.ndim != 1:
+                raise ValueError("class_weight needs one class per sample; for per-step "
+                                 "targets pass sample_weight of shape (samples, timesteps).")
+            labels = np.round(labels).astype(np.int64)
+            return np.array([class_weight.get(int(c), 1.0) for c in labels], "float32")
+        if sample_weight is None:
+            return None
+        sw = np.asarray(sample_weight, dtype="float32")
+        if sw.ndim == 0 or sw.shape[0] != n:
+            raise ValueError(f"sample_weight must have one entry per sample ({n}); got shape "
+                             f"{sw.shape}.")
+        return sw
+

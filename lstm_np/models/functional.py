@@ -148,6 +148,15 @@ class Model(Trainer, Layer):
         return list(self._outputs)
 
     @property
+    def input(self):
+        """The input tensor (a list for several inputs), as Keras' ``model.input``."""
+        return self._inputs[0] if self._single_input else list(self._inputs)
+
+    @property
+    def output(self):
+        return self._outputs[0] if self._single_output else list(self._outputs)
+
+    @property
     def input_shape(self):
         shapes = [t.shape for t in self._inputs]
         return shapes[0] if self._single_input else shapes
@@ -310,14 +319,16 @@ class Model(Trainer, Layer):
         return int(sum(w.size for w in self.weights))
 
     def stateful_layers(self) -> list:
-        """Every layer (nested models included) made with ``stateful=True``."""
+        """Every layer made with ``stateful=True`` (inside nested models and wrappers too),
+        each once, in model order."""
         found = []
         for layer in self._layers:
             if isinstance(layer, Model):
-                found += layer.stateful_layers()
+                candidates = layer.stateful_layers()
             else:
-                inner = [layer] + [v for v in vars(layer).values() if isinstance(v, Layer)]
-                found += [la for la in inner if getattr(la, "stateful", False)]
+                candidates = [leaf for leaf in _leaves(layer) if getattr(leaf, "stateful", False)
+                              and callable(getattr(leaf, "reset_state", None))]
+            found += [la for la in candidates if all(la is not f for f in found)]
         return found
 
     def reset_states(self) -> None:
@@ -338,3 +349,15 @@ class Model(Trainer, Layer):
         from .saving import save_model
 
         save_model(self, filepath, overwrite=overwrite)
+
+    def save_weights(self, filepath, overwrite=True) -> None:
+        """Save only the weights (``get_weights()`` order) to an ``.npz`` file."""
+        from .saving import save_weights
+
+        save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath) -> None:
+        """Load weights written by :meth:`save_weights` (or by :meth:`save`)."""
+        from .saving import load_weights
+
+        load_weights(self, filepath)

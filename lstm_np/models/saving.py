@@ -174,10 +174,49 @@ def _loss_from_config(cfg):
     return cfg
 
 
-def save_model(model, filepath, overwrite=True) -> None:
+def _write_npz(filepath, arrays) -> None:
+    """np.savez to a temporary file in the same directory, then an atomic rename."""
+    directory = os.path.dirname(os.path.abspath(filepath))
+    fd, tmp = tempfile.mkstemp(prefix=".lstm_np-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, filepath)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _check_overwrite(filepath, overwrite):
     filepath = os.fspath(filepath)
     if not overwrite and os.path.exists(filepath):
         raise FileExistsError(f"{filepath} exists; pass overwrite=True to replace it.")
+    return filepath
+
+
+def save_weights(model, filepath, overwrite=True) -> None:
+    filepath = _check_overwrite(filepath, overwrite)
+    model._ensure_built()
+    arrays = {f"weight/{i}": w for i, w in enumerate(model.get_weights())}
+    config = {"format": FORMAT, "version": VERSION, "weights_only": True}
+    arrays["__config__"] = np.frombuffer(json.dumps(config).encode(), dtype=np.uint8)
+    _write_npz(filepath, arrays)
+
+
+def load_weights(model, filepath) -> None:
+    data, _ = _read(os.fspath(filepath))
+    model._ensure_built()
+    n = len(model.get_weights())
+    stored = sum(1 for k in data.files if k.startswith("weight/"))
+    if stored != n:
+        raise ValueError(f"{filepath} holds {stored} weight arrays but the model has {n}: "
+                         "it was saved from a different architecture.")
+    model.set_weights([data[f"weight/{i}"] for i in range(n)])
+
+
+def save_model(model, filepath, overwrite=True) -> None:
+    filepath = _check_overwrite(filepath, overwrite)
     config = {"format": FORMAT, "version": VERSION, "model": layer_to_config(model)}
     arrays = {f"weight/{i}": w for i, w in enumerate(model.get_weights())}
     stateful = model.stateful_layers()
@@ -199,23 +238,12 @@ def save_model(model, filepath, overwrite=True) -> None:
             for i, a in enumerate(slot):
                 arrays[f"optimizer/{key}/{i}"] = a
     arrays["__config__"] = np.frombuffer(json.dumps(config).encode(), dtype=np.uint8)
-    directory = os.path.dirname(os.path.abspath(filepath))
-    fd, tmp = tempfile.mkstemp(prefix=".lstm_np-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, filepath)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    _write_npz(filepath, arrays)
 
 
-def load_model(filepath, compile=True):
-    """Rebuild a model saved by ``model.save``: architecture, weights, optimizer, states."""
-    from .. import optimizers
-
-    filepath = os.fspath(filepath)
+def _read(filepath):
+    if not os.path.exists(filepath):
+        raise FileNotFoundError(f"No such file: {filepath!r}.")
     if zipfile.is_zipfile(filepath):
         with zipfile.ZipFile(filepath) as z:
             if "metadata.json" in z.namelist():
@@ -230,6 +258,18 @@ def load_model(filepath, compile=True):
                          f"{exc}") from None
     if config.get("format") != FORMAT:
         raise ValueError(f"{filepath} is not an lstm_np model file.")
+    return data, config
+
+
+def load_model(filepath, compile=True):
+    """Rebuild a model saved by ``model.save``: architecture, weights, optimizer, states."""
+    from .. import optimizers
+
+    filepath = os.fspath(filepath)
+    data, config = _read(filepath)
+    if "model" not in config:
+        raise ValueError(f"{filepath} holds only weights (save_weights): build the model and "
+                         "call model.load_weights(path).")
     model = layer_from_config(config["model"])
     model._ensure_built()
     n = len(model.get_weights())

@@ -112,6 +112,17 @@ class Sequential(Model):
             self._ensure_built(x.shape)
         return super().__call__(x, *args, **kwargs)
 
+    def predict_classes(self, x, batch_size=None, verbose=0):
+        """Keras 2's class predictions: argmax over several units, ``p > 0.5`` for one."""
+        proba = self.predict(x, batch_size=batch_size)
+        if proba.shape[-1] > 1:
+            return proba.argmax(axis=-1)
+        return (proba > 0.5).astype("int32")
+
+    def predict_proba(self, x, batch_size=None, verbose=0):
+        """Keras 2's name for ``predict`` on a probability output."""
+        return self.predict(x, batch_size=batch_size)
+
     @property
     def weights(self):
         return [w for layer in self._stack for w in layer.weights] if not self.built \

@@ -20,7 +20,9 @@ def summary_lines(model, line_length=80) -> list[str]:
         outputs.setdefault(id(node.layer), shapes[0] if len(shapes) == 1 else shapes)
     for layer in model.layers:
         shape = outputs.get(id(layer), getattr(layer, "batch_input_shape", None))
-        rows.append((f"{layer.name} ({type(layer).__name__})",
+        kind = type(layer).__name__
+        kind = "Functional" if kind == "Model" else kind  # Keras' name for the class
+        rows.append((f"{layer.name} ({kind})",
                      _shape_text(shape) if shape is not None else "?",
                      str(layer.count_params())))
     flags = model._trainable_flags()

@@ -111,7 +111,13 @@ def call_layer(layer, x, *args, **kwargs):
     node.outputs = [SymbolicTensor(s, node=node, index=i,
                                    name=base if not multi else f"{base}_{i}")
                     for i, s in enumerate(shapes)]
-    return node.outputs if multi else node.outputs[0]
+    result = node.outputs if multi else node.outputs[0]
+    # Keras 2's layer.input / layer.output (first call), e.g. to cut a model at a layer:
+    # Model(model.input, model.layers[1].output). Models have their own properties.
+    if not isinstance(getattr(type(layer), "output", None), property):
+        layer.__dict__.setdefault("input", x)
+        layer.__dict__.setdefault("output", result)
+    return result
 
 
 def _dry_run_shape(layer, x, kwargs):

@@ -126,11 +126,11 @@ class Trainer(DataChecks):
         """Sequential builds itself here from the first data; a functional model is built."""
 
     # ------------------------------------------------------------------ steps
-    def _loss_and_grads(self, ys, outs, masks):
+    def _loss_and_grads(self, ys, outs, masks, sw=None):
         total, d_outs, values = 0.0, [], []
         parts = zip(ys, outs, masks, self._losses, self._loss_weights, strict=False)
         for y, out, mask, loss, w in parts:
-            value, grad = loss.compute(y, out, mask)
+            value, grad = loss.compute(y, out, mask, sw)
             total += w * value
             values.append(value)
             d_outs.append(grad * w if w != 1.0 else grad)
@@ -138,6 +138,7 @@ class Trainer(DataChecks):
         return total, d_outs
 
     def _update_metrics(self, ys, outs, masks):
+        # compile(metrics=...) ignore sample weights in Keras (weighted_metrics would not).
         for i, _, metric in self._metrics:
             if isinstance(metric, _OutputLoss):
                 metric.add(self._output_losses[i], len(outs[i]))
@@ -149,9 +150,9 @@ class Trainer(DataChecks):
         flags = self._trainable_flags()
         self._step_flags = None if all(flags) else flags
 
-    def _train_step(self, xs, ys):
+    def _train_step(self, xs, ys, sw=None):
         outs, masks = self._run(xs, None, training=True)
-        loss, d_outs = self._loss_and_grads(ys, outs, masks)
+        loss, d_outs = self._loss_and_grads(ys, outs, masks, sw)
         self._backprop(d_outs)
         # Weights are read per step (set_weights replaces arrays); the flags once per call.
         flags = self._step_flags
@@ -165,9 +166,9 @@ class Trainer(DataChecks):
             self._update_metrics(ys, outs, masks)
         return loss
 
-    def _test_step(self, xs, ys):
+    def _test_step(self, xs, ys, sw=None):
         outs, masks = self._run(xs, None, training=False)
-        self._output_losses = [lo.compute(y, o, m)[0] for y, o, m, lo in
+        self._output_losses = [lo.compute(y, o, m, sw)[0] for y, o, m, lo in
                                zip(ys, outs, masks, self._losses, strict=False)]
         loss = sum(w * v for w, v in zip(self._loss_weights, self._output_losses, strict=False))
         if self._metrics:
@@ -192,8 +193,6 @@ class Trainer(DataChecks):
         """Train for ``epochs`` (Keras 1's ``nb_epoch`` too); returns a :class:`History`."""
         if kwargs:
             raise TypeError(f"fit() got unexpected argument(s) {', '.join(sorted(kwargs))}.")
-        if class_weight is not None or sample_weight is not None:
-            raise NotImplementedError("class_weight/sample_weight are not supported.")
         if x is not None:
             self._ensure_built(np.shape(_as_list(x)[0]))
         self._require_compiled("training it (fit)")
@@ -205,6 +204,7 @@ class Trainer(DataChecks):
                 raise ValueError(f"All inputs must have the same number of samples; got "
                                  f"{[b.shape[0] for b in xs]}.")
         ys = self._targets_of(y, n)
+        sw = self._sample_weights(sample_weight, class_weight, ys[0], n)
         val = None
         if validation_data is not None:
             vx, vy = validation_data[0], validation_data[1]
@@ -217,6 +217,7 @@ class Trainer(DataChecks):
                                  f"validation samples out of {n}.")
             val = ([a[split:] for a in xs], [a[split:] for a in ys])
             xs, ys, n = [a[:split] for a in xs], [a[:split] for a in ys], split
+            sw = None if sw is None else sw[:split]
         batch_size = self._batch_size(batch_size, n, "fit")
         if val is not None:
             self._batch_size(validation_batch_size or batch_size, val[0][0].shape[0],
@@ -242,11 +243,13 @@ class Trainer(DataChecks):
                 lo, hi = step * batch_size, min(n, (step + 1) * batch_size)
                 if order is None:
                     bx, by = [a[lo:hi] for a in xs], [a[lo:hi] for a in ys]
+                    bw = None if sw is None else sw[lo:hi]
                 else:
                     idx = order[lo:hi]
                     bx, by = [a[idx] for a in xs], [a[idx] for a in ys]
+                    bw = None if sw is None else sw[idx]
                 cbs.on_train_batch_begin(step)
-                loss = self._train_step(bx, by)
+                loss = self._train_step(bx, by, bw)
                 loss_sum += loss * (hi - lo)
                 seen += hi - lo
                 logs = self._logs(loss_sum / seen)
@@ -275,11 +278,13 @@ class Trainer(DataChecks):
         n = xs[0].shape[0]
         ys = self._targets_of(y, n)
         batch_size = self._batch_size(batch_size, n, "evaluate")
+        sw = self._sample_weights(sample_weight, None, ys[0], n)
         self._reset_metrics()
         loss_sum = 0.0
         for lo in range(0, n, batch_size):
             hi = min(n, lo + batch_size)
-            loss_sum += self._test_step([a[lo:hi] for a in xs], [a[lo:hi] for a in ys]) * (hi - lo)
+            loss_sum += self._test_step([a[lo:hi] for a in xs], [a[lo:hi] for a in ys],
+                                        None if sw is None else sw[lo:hi]) * (hi - lo)
         logs = self._logs(loss_sum / n, _prefix)
         if return_dict:
             return logs
@@ -305,17 +310,18 @@ class Trainer(DataChecks):
         outs, _ = self._run(xs, None, training=False)
         return outs[0] if len(outs) == 1 else outs
 
-    def _on_batch(self, x, y, train, return_dict):
+    def _on_batch(self, x, y, train, return_dict, sample_weight=None, class_weight=None):
         if x is not None:
             self._ensure_built(np.shape(_as_list(x)[0]))
         self._require_compiled("train_on_batch" if train else "test_on_batch")
         xs = self._inputs_of(x)
         ys = self._targets_of(y, xs[0].shape[0])
         self._batch_size(xs[0].shape[0], xs[0].shape[0], "train_on_batch")
+        sw = self._sample_weights(sample_weight, class_weight, ys[0], xs[0].shape[0])
         self._reset_metrics()
         if train:
             self._prepare_steps()
-        loss = self._train_step(xs, ys) if train else self._test_step(xs, ys)
+        loss = self._train_step(xs, ys, sw) if train else self._test_step(xs, ys, sw)
         logs = self._logs(loss)
         if return_dict:
             return logs
@@ -324,10 +330,10 @@ class Trainer(DataChecks):
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        return_dict=False):
         """One optimizer step on one batch; returns its loss (and metrics)."""
-        return self._on_batch(x, y, True, return_dict)
+        return self._on_batch(x, y, True, return_dict, sample_weight, class_weight)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
-        return self._on_batch(x, y, False, return_dict)
+        return self._on_batch(x, y, False, return_dict, sample_weight)
 
     @property
     def metrics_names(self):
