@@ -294,3 +294,12 @@ def test_save_keras_without_keras_installed(tmp_path, monkeypatch):
         assert sorted(z.namelist()) == ["config.json", "metadata.json", "model.weights.h5"]
     back = keras.saving.load_model(tmp_path / "out.keras")
     assert_same(keras_out(back, floats()), keras_out(original, floats()))
+
+
+def test_load_weights_still_reads_lstm_np_own_files(tmp_path):
+    """Keras files go to the Keras reader; lstm_np's own weight files to lstm_np's."""
+    m = lstm_np.Sequential([lstm_np.Input((6, 3)), lstm_np.GRU(3), lstm_np.Dense(2)])
+    m.save_weights(tmp_path / "own.weights.npz")
+    other = lstm_np.Sequential([lstm_np.Input((6, 3)), lstm_np.GRU(3), lstm_np.Dense(2)])
+    other.load_weights(tmp_path / "own.weights.npz")
+    assert_same(other(floats()), m(floats()))

@@ -16,25 +16,62 @@ __all__ = ["from_keras", "from_torch", "keras_config", "load_keras", "load_weigh
            "save_keras", "to_keras"]
 
 
+def is_keras_weights_file(path) -> bool:
+    """True for an HDF5 file or a ``.keras`` zip (one holding ``model.weights.h5``)."""
+    import os
+    import zipfile
+
+    from .keras_files import HDF5_MAGIC, ZIP_MAGIC
+
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        return False
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head == HDF5_MAGIC:
+        return True
+    if head.startswith(ZIP_MAGIC):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                return "model.weights.h5" in archive.namelist()
+        except zipfile.BadZipFile:
+            return path.endswith(".keras")  # a damaged .keras: let our loader say so
+    return False
+
+
 def _install_model_methods() -> None:
-    """Give lstm_np models Keras' ``load_weights(path)`` and a ``save_keras(path)`` method,
-    unless the models package defines its own (these delegate to this package)."""
+    """Teach lstm_np models' ``load_weights(path)`` Keras' weight files and add
+    ``save_keras(path)``.
+
+    ``Model.load_weights`` of :mod:`lstm_np.models` reads lstm_np's own ``.npz``; Keras files
+    (HDF5 ``.weights.h5`` / Keras 2 ``.h5``, and ``.keras``) are routed to
+    :func:`load_weights` here, everything else to the original method.
+    """
     from ..models import Model
 
-    def load_weights_method(self, filepath, skip_mismatch=False):
-        """Load a Keras ``.weights.h5`` / ``.keras`` / Keras 2 ``.h5`` file's weights into this
-        model, built like the Keras model that wrote it (see lstm_np.interop.load_weights)."""
-        if skip_mismatch:
+    original = Model.__dict__.get("load_weights")
+    if getattr(original, "_reads_keras_files", False):
+        return
+
+    def load_weights_method(self, filepath, *args, **kwargs):
+        if original is not None and not is_keras_weights_file(filepath):
+            return original(self, filepath, *args, **kwargs)
+        if kwargs.get("skip_mismatch"):
             raise ValueError("skip_mismatch=True is not supported: lstm_np loads every weight "
                              "or fails with the layer that does not fit.")
-        load_weights(self, filepath)
+        return load_weights(self, filepath)
+
+    load_weights_method.__doc__ = (
+        "Load weights: Keras' ``.weights.h5`` / ``.keras`` / Keras 2 ``.h5`` (into a model built "
+        "like the Keras one; see lstm_np.interop.load_weights)"
+        + (", or lstm_np's own weights file." if original is not None else "."))
+    load_weights_method._reads_keras_files = True
+    Model.load_weights = load_weights_method
 
     def save_keras_method(self, filepath, overwrite=False):
         """Write this model as a Keras 3 ``.keras`` file (see lstm_np.interop.save_keras)."""
         save_keras(self, filepath, overwrite=overwrite)
 
-    if not hasattr(Model, "load_weights"):
-        Model.load_weights = load_weights_method
     if not hasattr(Model, "save_keras"):
         Model.save_keras = save_keras_method
 
