@@ -1,5 +1,5 @@
-"""Keras 2 full-model .h5 files, written by hand with Keras 2's layout (this environment has
-Keras 3 only), and older Keras 3 weight-file layouts."""
+"""Legacy full-model .h5 files: Keras 2 ones written by hand with Keras 2's layout (this
+environment has Keras 3 only), the ones Keras 3 still writes, and older weight-file layouts."""
 
 import json
 
@@ -10,6 +10,7 @@ keras = pytest.importorskip("keras")
 h5py = pytest.importorskip("h5py")
 
 from interop_helpers import (  # noqa: E402
+    CASES,
     TOL,
     L,
     assert_same,
@@ -183,3 +184,27 @@ def test_keras_2_13_container_name(tmp_path):
     m = lstm_np.load_keras(saved_file(rnn_stacks(), tmp_path))
     m.load_weights(path)
     assert_same(m(floats()), keras_out(k, floats()))
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_legacy_h5_written_by_keras_3(name, tmp_path):
+    """Keras 3 still writes the legacy layout for model.save("m.h5"), with its own config
+    format inside (dict nodes, Keras 3 activations)."""
+    make, data = CASES[name]
+    model = randomize(make())
+    model.save(tmp_path / "m.h5")
+    x = data()
+    ours = lstm_np.load_keras(tmp_path / "m.h5")
+    assert_same(ours(x), keras_out(model, x))
+    ours.set_weights([w * 0 for w in ours.get_weights()])
+    ours.load_weights(tmp_path / "m.h5")
+    assert_same(ours(x), keras_out(model, x))
+
+
+def test_keras3_h5_keeps_keras3_hard_sigmoid(tmp_path):
+    model = randomize(keras.Sequential([keras.Input((4, 2)),
+                                        L.LSTM(3, recurrent_activation="hard_sigmoid")]))
+    model.save(tmp_path / "m.h5")
+    ours = lstm_np.load_keras(tmp_path / "m.h5")
+    assert ours.layers[0].recurrent_activation.name == "hard_sigmoid"
+    assert_same(ours(floats(T=4, F=2)), keras_out(model, floats(T=4, F=2)))

@@ -191,7 +191,7 @@ def _has_declared_shape(items) -> bool:
 # ---------------------------------------------------------------------- functional graphs
 def _history_refs(node, legacy: bool):
     """The (layer_name, node_index, tensor_index) triples a node's inputs come from."""
-    if legacy:  # Keras 2: [[name, node, tensor, kwargs], ...]
+    if not isinstance(node, dict):  # Keras 2: [[name, node, tensor, kwargs], ...]
         return [tuple(ref[:3]) for ref in node]
     refs = []
 
@@ -359,7 +359,7 @@ def _ready(ref, outputs) -> bool:
 
 
 def _replay(layer, node, tensor, legacy: bool):
-    if legacy:
+    if not isinstance(node, dict):  # Keras 2's node format (Keras 3 writes dicts, also in .h5)
         args = [tensor(*ref[:3]) for ref in node]
         kwargs = dict(node[0][3]) if node and len(node[0]) > 3 and node[0][3] else {}
         kwargs = _resolve_legacy_kwargs(kwargs, tensor)

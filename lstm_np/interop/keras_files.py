@@ -145,7 +145,11 @@ def load_keras(path, engine: str | None = None):
                 "model.load_weights(path) (or lstm_np.interop.load_weights(model, path))."
             )
         config = json.loads(raw.decode("utf8") if isinstance(raw, bytes) else raw)
-        model = _build_and_check(config, legacy=True, path=path)
+        version = h5.attrs.get("keras_version", b"")
+        version = version.decode() if isinstance(version, bytes) else str(version)
+        # Keras 3 still writes this legacy .h5 layout (model.save("m.h5")) but with Keras 3
+        # semantics (hard_sigmoid is x/6 + 1/2 there); only Keras 1/2 files get Keras 2's.
+        model = _build_and_check(config, legacy=not version.startswith("3"), path=path)
         keras_weights.load_legacy(model, h5)
     set_engine(model, engine)
     return model
