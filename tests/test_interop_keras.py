@@ -207,6 +207,7 @@ def test_more_keras_models_load_and_export(name, tmp_path):
     expected = keras_out(original, x)
     ours = lstm_np.load_keras(tmp_path / "in.keras")
     assert_same(ours(x), expected)
+    assert_same(lstm_np.from_keras(original)(x), expected)
     ours.save_keras(tmp_path / "out.keras")
     assert_same(keras_out(keras.saving.load_model(tmp_path / "out.keras"), x), expected)
 
