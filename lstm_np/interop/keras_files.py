@@ -167,7 +167,8 @@ def load_weights(model, path) -> None:
 
     Accepts ``.weights.h5`` (Keras 3 ``save_weights``), the weights of a ``.keras`` file, and
     Keras 2 ``.h5`` files (matched by layer name). Layers with weights are matched by
-    position and class, as Keras does; the shapes must fit.
+    position and class, as Keras does; the shapes must fit. On any error the model keeps the
+    weights it had.
     """
     kind = sniff(path)
     if not getattr(model, "built", True):
@@ -181,11 +182,16 @@ def load_weights(model, path) -> None:
         _, h5 = read_keras_zip(path)
     else:
         h5 = _open_h5(os.fspath(path), os.fspath(path))
-    with h5:
-        if "model_weights" in h5 or "layer_names" in h5.attrs:
-            keras_weights.load_legacy(model, h5)
-        else:
-            keras_weights.load_keras3(model, h5)
+    before = model.get_weights()
+    try:
+        with h5:
+            if "model_weights" in h5 or "layer_names" in h5.attrs:
+                keras_weights.load_legacy(model, h5)
+            else:
+                keras_weights.load_keras3(model, h5)
+    except Exception:
+        model.set_weights(before)  # all or nothing: no half-loaded model after an error
+        raise
 
 
 # ---------------------------------------------------------------------- live Keras objects
