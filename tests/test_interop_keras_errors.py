@@ -171,3 +171,20 @@ def test_keras_ops_used_as_data_are_refused(tmp_path):
     model = keras.Model(i, L.Dense(2)(keras.ops.add(a, a)))
     with pytest.raises(ValueError, match=r"computes 'add' with the Keras op 'Add'.*as data"):
         lstm_np.load_keras(saved_file(model, tmp_path))
+
+
+def test_failed_save_keras_leaves_no_file_behind(tmp_path, monkeypatch):
+    from lstm_np.interop import export
+
+    m = lstm_np.load_keras(saved_file(rnn_stacks(), tmp_path, "in.keras"))
+    target = tmp_path / "out.keras"
+    target.write_bytes(b"precious")
+
+    def broken(model):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(export, "to_keras", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        m.save_keras(target, overwrite=True)
+    assert target.read_bytes() == b"precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.keras", "out.keras"]

@@ -18,6 +18,7 @@ import datetime
 import io
 import json
 import os
+import tempfile
 import zipfile
 
 from . import keras_weights
@@ -186,9 +187,21 @@ def save_keras(model, path, overwrite: bool = False) -> None:
     try:
         import keras  # noqa: F401
     except ImportError:
-        _write_zip(model, config, path)
-        return
-    to_keras(model).save(path)
+        keras = None
+    # Write next to the target, then rename: an error never leaves a half-written file, and
+    # an existing file is replaced only by a complete one.
+    fd, tmp = tempfile.mkstemp(suffix=".keras", prefix=".lstm_np-",
+                               dir=os.path.dirname(os.path.abspath(path)))
+    os.close(fd)
+    try:
+        if keras is None:
+            _write_zip(model, config, tmp)
+        else:
+            to_keras(model).save(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 def _write_zip(model, config: dict, path: str) -> None:
