@@ -118,6 +118,10 @@ class Model(Trainer, Layer):
         for t in self._outputs:
             visit(t, ())
         self._nodes = nodes
+        for node in nodes:  # the common node (one tensor in, one out) takes a short path
+            node.simple = (isinstance(node.args[0], SymbolicTensor) and not node.kwargs
+                           and len(node.outputs) == 1)
+            node.call_args = call_args(node.layer)
         layers, counts = [], {}
         for t in self._inputs:
             if t.node is not None and isinstance(t.node.layer, InputLayer):
@@ -185,12 +189,22 @@ class Model(Trainer, Layer):
         for node in self._nodes:
             layer = node.layer
             arg = node.args[0]
+            if node.simple and snaps is None:
+                x, mask = values[id(arg)], mvals[id(arg)]
+                takes_mask, takes_training = node.call_args
+                kwargs = {"training": training} if takes_training else {}
+                if takes_mask and mask is not None:
+                    kwargs["mask"] = mask
+                key = id(node.outputs[0])
+                values[key] = layer.call(x, **kwargs)
+                mvals[key] = layer.compute_mask(x, mask)
+                continue
             x = substitute(arg, values)
             mask = substitute(arg, mvals)
             if isinstance(mask, list) and all(m is None for m in mask):
                 mask = None
             kwargs = substitute(node.kwargs, values) if node.kwargs else {}
-            takes_mask, takes_training = call_args(layer)
+            takes_mask, takes_training = node.call_args
             if takes_mask and mask is not None and "mask" not in kwargs:
                 kwargs["mask"] = mask
             if takes_training:
@@ -217,6 +231,17 @@ class Model(Trainer, Layer):
         layer_grads = {}
         for node in reversed(self._nodes):
             layer = node.layer
+            if node.simple and id(layer) not in self._shared:
+                dy = grads.get(id(node.outputs[0]))
+                if dy is None:
+                    continue
+                dx = layer.backward(dy)
+                if layer.grads:
+                    prev = layer_grads.get(id(layer))
+                    layer_grads[id(layer)] = layer.grads if prev is None else \
+                        [a + b for a, b in zip(prev, layer.grads, strict=False)]
+                _accumulate(grads, node.args[0], dx)
+                continue
             dys = [grads.get(id(o)) for o in node.outputs]
             if all(d is None for d in dys):
                 continue
