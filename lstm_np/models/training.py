@@ -10,8 +10,11 @@ Stateful models: a stateful layer keeps its states between batches of ``fit``,
 ``evaluate`` and ``predict`` (and between those calls); nothing here ever resets
 them, only the user does (``model.reset_states()``, ``layer.reset_state()``). Every
 batch must have the layer's batch size, so ``fit`` refuses a sample count that is not
-a multiple of it before it starts. (Keras 3 on the JAX backend silently does not carry
-the states between the batches of ``fit``/``predict``; torch and TensorFlow do, as here.)
+a multiple of it before it starts; ``predict``/``evaluate`` default to that batch size.
+(Keras 3 on the JAX backend silently does not carry the states between the batches of
+``fit``/``predict``; torch and TensorFlow do, as here. Keras 3.15 on torch cannot ``fit`` a
+stateful LSTM at all: autograd stops on the in-place state update, so the tests carry
+the states by hand around stateless Keras models to get the oracle.)
 
 The reported epoch loss is Keras' running mean: each batch's loss weighted by its size.
 
@@ -66,6 +69,9 @@ class Trainer(DataChecks):
         """
         if kwargs:
             raise TypeError(f"compile() got unexpected argument(s) {', '.join(sorted(kwargs))}.")
+        if weighted_metrics:
+            raise NotImplementedError("weighted_metrics is not supported; metrics= are computed "
+                                      "unweighted, as Keras does.")
         if loss is None:
             raise ValueError(f"compile() needs a loss, e.g. loss='mse'. Valid names: "
                              f"{', '.join(losses_mod.NAMES)}.")
