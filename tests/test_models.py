@@ -272,7 +272,7 @@ def test_target_shape_mismatch_explains_return_sequences():
 
 
 def test_fit_before_compile():
-    with pytest.raises(RuntimeError, match="compile the model before training"):
+    with pytest.raises(ValueError, match="compile the model before training"):
         many_to_one(OURS).fit(X, np.zeros((N, 2)), verbose=0)
 
 

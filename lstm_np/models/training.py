@@ -34,6 +34,10 @@ from .callbacks import CallbackList, History, progress
 from .data import DataChecks, _as_list
 
 
+class NotCompiledError(ValueError, RuntimeError):
+    """fit/evaluate/train_on_batch before compile (a ValueError, as Keras raises)."""
+
+
 class _OutputLoss(metrics_mod.Metric):
     """One output's unweighted loss, averaged over the epoch weighted by batch size."""
 
@@ -123,7 +127,7 @@ class Trainer(DataChecks):
 
     def _require_compiled(self, what):
         if not self.compiled:
-            raise RuntimeError(f"You must compile the model before {what}: call "
+            raise NotCompiledError(f"You must compile the model before {what}: call "
                                "model.compile(loss='mse', optimizer='adam') first.")
         if not self._resolved:
             self._resolve_compile()
