@@ -532,3 +532,34 @@ def test_cut_a_trained_model_at_a_layer_keras2_style():
                               lstm_np.layers.Dense(2)])
     features = lstm_np.Model(seq.input, seq.layers[0].output)
     assert features.predict(X).shape == (N, 4)
+
+
+class Forecaster(lstm_np.Model):
+    """A subclassed model, Keras style: layers in __init__, the wiring in call()."""
+
+    def __init__(self, units):
+        super().__init__(name="forecaster")
+        self.lstm = lstm_np.layers.LSTM(units, return_sequences=True)
+        self.head = lstm_np.layers.TimeDistributed(lstm_np.layers.Dense(1))
+
+    def call(self, x, training=False):
+        return self.head(self.lstm(x))
+
+
+def test_subclassed_model_traces_its_call_and_trains_like_the_functional_one():
+    model = Forecaster(4)
+    assert model(X).shape == (N, T, 1)  # an eager call builds the layers
+    inp = lstm_np.Input((T, F))
+    functional = lstm_np.Model(inp, lstm_np.layers.TimeDistributed(lstm_np.layers.Dense(1))(
+        lstm_np.layers.LSTM(4, return_sequences=True)(inp)))
+    functional.set_weights(model.get_weights() or model.lstm.get_weights()
+                           + model.head.get_weights())
+    y = np.ones((N, T, 1))
+    histories = []
+    for m in (model, functional):
+        m.compile(loss="mse", optimizer=lstm_np.optimizers.Adam(0.01))
+        histories.append(m.fit(X, y, epochs=2, batch_size=2, shuffle=False, verbose=0).history)
+    assert histories[0] == histories[1]
+    for a, b in zip(model.get_weights(), functional.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert [type(la).__name__ for la in model.layers] == ["LSTM", "TimeDistributed"]

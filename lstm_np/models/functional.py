@@ -82,6 +82,14 @@ class Model(Trainer, Layer):
             raise TypeError(f"Model() got unexpected argument(s) {', '.join(sorted(kwargs))}.")
         inputs = input if inputs is None else inputs
         outputs = output if outputs is None else outputs
+        if inputs is None and outputs is None and type(self).call is not Model.call:
+            # A subclassed model (layers in __init__, call(x) written by the user): its
+            # graph is traced from call() on the first data (see _ensure_built).
+            self._layers, self._nodes, self._inputs, self._outputs = [], [], [], []
+            self._shared, self._single_input, self._single_output = set(), True, True
+            self._last_out_masks = [None]
+            self._subclassed, self.built = True, False
+            return
         if inputs is None or outputs is None:
             raise ValueError("Model needs inputs and outputs: Model(inputs=Input(...), "
                              "outputs=layer(...)(...)) (or Sequential for a stack of layers).")
@@ -139,8 +147,22 @@ class Model(Trainer, Layer):
         self._last_out_masks = [None] * len(self._outputs)
         self.built = True
 
+    def _ensure_built(self, x_shape=None):
+        if self.built:
+            return
+        if x_shape is None:
+            raise ValueError(f"{self.name} is a subclassed model: it is built by its first "
+                             "call on data (fit, predict or model(x)).")
+        from .symbolic import Input
+
+        inp = Input(batch_shape=(None, *tuple(x_shape)[1:]))
+        self._init_graph(inp, type(self).call(self, inp))
+        self._resolved = False
+
     @property
     def layers(self) -> list:
+        if getattr(self, "_subclassed", False):  # Keras lists only the user's layers
+            return [la for la in self._layers if not isinstance(la, InputLayer)]
         return list(self._layers)
 
     @property
