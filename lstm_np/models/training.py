@@ -241,6 +241,7 @@ class Trainer(DataChecks):
         cbs = CallbackList(_as_list(callbacks) or [], self.history, model=self,
                            params={"epochs": epochs, "steps": steps, "verbose": verbose})
         self.stop_training = False
+        batch_logs = verbose == 1 or bool(cbs.hot)
         cbs.on_train_begin()
         for epoch in range(initial_epoch, epochs):
             self._reset_metrics()
@@ -262,11 +263,13 @@ class Trainer(DataChecks):
                 loss = self._train_step(bx, by, bw)
                 loss_sum += loss * (hi - lo)
                 seen += hi - lo
-                logs = self._logs(loss_sum / seen)
-                bar.update(step + 1, logs)
-                cbs.on_train_batch_end(step, logs)
+                if batch_logs:  # only a progress bar or a batch callback reads them
+                    logs = self._logs(loss_sum / seen)
+                    bar.update(step + 1, logs)
+                    cbs.on_train_batch_end(step, logs)
                 if self.stop_training:
                     break
+            logs = self._logs(loss_sum / max(seen, 1))
             if val is not None and (epoch + 1) % validation_freq == 0:
                 logs.update(self.evaluate(val[0], val[1], batch_size=validation_batch_size or
                                           batch_size, verbose=0, return_dict=True, _prefix="val_"))
