@@ -564,3 +564,11 @@ def test_subclassed_model_traces_its_call_and_trains_like_the_functional_one():
     for a, b in zip(model.get_weights(), functional.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
     assert [type(la).__name__ for la in model.layers] == ["LSTM", "TimeDistributed"]
+
+
+def test_model_outputs_must_be_symbolic():
+    inp = lstm_np.Input((T, F))
+    with pytest.raises(TypeError, match="Model outputs must be symbolic tensors.*got ndarray"):
+        lstm_np.Model(inp, np.zeros((1, 2)))
+    with pytest.raises(ValueError, match="fit\\(\\) got 0 samples"):
+        _compiled().fit(X[:0], np.zeros((0, 2)), verbose=0)

@@ -97,18 +97,22 @@ class Model(Trainer, Layer):
 
     # ------------------------------------------------------------------ graph
     def _init_graph(self, inputs, outputs):
+        for what, given in (("inputs", inputs), ("outputs", outputs)):
+            items = list(given) if isinstance(given, (list, tuple)) else [given]
+            bad = [v for v in items if not isinstance(v, SymbolicTensor)]
+            if bad or not items:
+                raise TypeError(
+                    f"Model {what} must be symbolic tensors from Input() and layer calls; got "
+                    f"{type(bad[0]).__name__ if bad else 'an empty list'}. Build the graph "
+                    "first: inp = Input(shape=...); out = Dense(1)(LSTM(4)(inp)).")
         self._single_input = isinstance(inputs, SymbolicTensor)
         self._single_output = isinstance(outputs, SymbolicTensor)
         self._inputs = flatten_symbolic(inputs)
         self._outputs = flatten_symbolic(outputs)
-        for t in (*self._inputs, *self._outputs):
-            if not isinstance(t, SymbolicTensor):
-                raise TypeError(f"Model inputs/outputs must come from Input() and layer calls; "
-                                f"got {t!r}.")
         known = {id(t) for t in self._inputs}
         nodes, seen = [], set()
 
-        def visit(tensor, path):
+        def visit(tensor):
             if id(tensor) in known:
                 return
             node = tensor.node
@@ -119,12 +123,12 @@ class Model(Trainer, Layer):
             if id(node) in seen:
                 return
             for t in node.inputs:
-                visit(t, path)
+                visit(t)
             seen.add(id(node))
             nodes.append(node)
 
         for t in self._outputs:
-            visit(t, ())
+            visit(t)
         self._nodes = nodes
         for node in nodes:  # the common node (one tensor in, one out) takes a short path
             node.simple = (isinstance(node.args[0], SymbolicTensor) and not node.kwargs

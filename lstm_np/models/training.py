@@ -209,6 +209,8 @@ class Trainer(DataChecks):
         epochs = nb_epoch if nb_epoch is not None else epochs
         xs = self._inputs_of(x)
         n = xs[0].shape[0]
+        if n == 0:
+            raise ValueError("fit() got 0 samples: x is empty.")
         for a in xs[1:]:
             if a.shape[0] != n:
                 raise ValueError(f"All inputs must have the same number of samples; got "
