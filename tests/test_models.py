@@ -572,3 +572,16 @@ def test_model_outputs_must_be_symbolic():
         lstm_np.Model(inp, np.zeros((1, 2)))
     with pytest.raises(ValueError, match="fit\\(\\) got 0 samples"):
         _compiled().fit(X[:0], np.zeros((0, 2)), verbose=0)
+
+
+def test_to_json_model_from_json_and_load_weights(tmp_path):
+    from lstm_np.models import model_from_json
+
+    model = embedding_stack(OURS)
+    model.save_weights(tmp_path / "w.npz")
+    rebuilt = model_from_json(model.to_json())
+    assert rebuilt.output_shape == model.output_shape
+    rebuilt.load_weights(tmp_path / "w.npz")
+    np.testing.assert_array_equal(rebuilt.predict(IDS), model.predict(IDS))
+    with pytest.raises(ValueError, match="model_from_json reads lstm_np"):
+        model_from_json('{"class_name": "Sequential"}')

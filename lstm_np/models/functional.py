@@ -412,3 +412,9 @@ class Model(Trainer, Layer):
         from .saving import load_weights
 
         load_weights(self, filepath)
+
+    def to_json(self, **kwargs) -> str:
+        """The architecture as JSON; ``lstm_np.models.model_from_json`` rebuilds it."""
+        from .saving import model_to_json
+
+        return model_to_json(self)

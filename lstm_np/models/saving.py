@@ -290,3 +290,22 @@ def load_model(filepath, compile=True):
                       metrics=comp["metrics"] or None, loss_weights=comp["loss_weights"])
     return model
 
+
+
+def model_to_json(model) -> str:
+    """The architecture alone, as JSON (Keras 2's ``model.to_json()``)."""
+    model._ensure_built()
+    return json.dumps({"format": FORMAT, "version": VERSION, "model": layer_to_config(model)})
+
+
+def model_from_json(json_string: str):
+    """Rebuild an (uncompiled, freshly initialised) model from :func:`model_to_json`."""
+    try:
+        config = json.loads(json_string)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"model_from_json needs the string model.to_json() returned: {exc}"
+                         ) from None
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise ValueError("model_from_json reads lstm_np's model.to_json() output (Keras' JSON "
+                         "names Keras classes and configs lstm_np does not read).")
+    return layer_from_config(config["model"])
