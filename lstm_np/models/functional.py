@@ -18,6 +18,7 @@ import numpy as np
 
 from ..layers.base import Layer, _unique_name
 from ..layers.core import InputLayer
+from .saving import FileMethods
 from .symbolic import SymbolicTensor, flatten_symbolic, substitute
 from .training import Trainer
 
@@ -66,7 +67,7 @@ def _accumulate(store, tensor, grad):
     store[key] = grad if key not in store else store[key] + grad
 
 
-class Model(Trainer, Layer):
+class Model(Trainer, FileMethods, Layer):
     """A functional model: ``Model(inputs, outputs)`` (Keras 2: ``Model(input=, output=)``).
 
     ``inputs``/``outputs`` are SymbolicTensors (or lists of them) from :func:`Input`
@@ -388,33 +389,3 @@ class Model(Trainer, Layer):
             layer.reset_state()
 
     reset_state = reset_states
-
-    def summary(self, line_length=80, positions=None, print_fn=None, **kwargs) -> None:
-        """Print the layers, their output shapes and parameter counts, as Keras."""
-        from .summary import summary
-
-        summary(self, line_length=line_length, print_fn=print_fn)
-
-    def save(self, filepath, overwrite=True, **kwargs) -> None:
-        """Save architecture, weights, optimizer state and stateful states (lstm_np format)."""
-        from .saving import save_model
-
-        save_model(self, filepath, overwrite=overwrite)
-
-    def save_weights(self, filepath, overwrite=True) -> None:
-        """Save only the weights (``get_weights()`` order) to an ``.npz`` file."""
-        from .saving import save_weights
-
-        save_weights(self, filepath, overwrite=overwrite)
-
-    def load_weights(self, filepath) -> None:
-        """Load weights written by :meth:`save_weights` (or by :meth:`save`)."""
-        from .saving import load_weights
-
-        load_weights(self, filepath)
-
-    def to_json(self, **kwargs) -> str:
-        """The architecture as JSON; ``lstm_np.models.model_from_json`` rebuilds it."""
-        from .saving import model_to_json
-
-        return model_to_json(self)
