@@ -78,6 +78,8 @@ CASES = [
     ("mse", "Adam", {"learning_rate": 0.05, "clipnorm": 0.01}, "regression"),
     ("mse", "SGD", {"learning_rate": 0.1, "clipvalue": 0.001}, "regression"),
     ("mse", "Adam", {"learning_rate": 0.05, "global_clipnorm": 0.01}, "regression"),
+    ("mse", "Adam", {"learning_rate": 0.02, "weight_decay": 0.5}, "regression"),
+    ("mse", "SGD", {"learning_rate": 0.1, "momentum": 0.5, "weight_decay": 0.3}, "regression"),
 ]
 
 

@@ -239,11 +239,20 @@ class CallbackList:
 
 
 def _fmt(v):
-    return f"{v:.4f}" if abs(v) > 1e-3 else f"{v:.4e}"
+    return f"{v:.4f}" if v > 1e-3 else f"{v:.4e}"  # Keras' progbar (verbose=2) rule
 
 
 def _metrics_text(logs):
     return " - ".join(f"{k}: {_fmt(v)}" for k, v in logs.items())
+
+
+def _per_step(seconds):
+    """Keras' progbar time format: s, ms or us per step."""
+    if seconds >= 1 or seconds == 0:
+        return f"{seconds:.0f}s/step"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.0f}ms/step"
+    return f"{seconds * 1e6:.0f}us/step"
 
 
 class _Quiet:
@@ -262,8 +271,7 @@ class _Line(_Quiet):
         print(f"Epoch {epoch + 1}/{epochs}", flush=True)
 
     def close(self, logs, seconds):
-        per_step = seconds / max(self.steps, 1)
-        step_text = f"{per_step * 1e3:.0f}ms/step" if per_step < 1 else f"{per_step:.0f}s/step"
+        step_text = _per_step(seconds / max(self.steps, 1))
         print(f"{self.steps}/{self.steps} - {seconds:.0f}s - {step_text} - {_metrics_text(logs)}",
               flush=True)
 

@@ -91,9 +91,12 @@ class DataChecks:
                     "layer returns only its last step (return_sequences=False). Set "
                     "return_sequences=True (and wrap following Dense layers in "
                     "TimeDistributed) to predict every timestep.")
-        raise ValueError(f"Targets of shape (samples, {', '.join(map(str, got))}) do not fit the "
-                         f"model output (batch, {', '.join(map(str, out))}); expected targets "
-                         f"of shape (samples, ...) = {want}.{hint}")
+        def shape(first, rest):
+            return "(" + ", ".join([first, *map(str, rest)]) + ("," if not rest else "") + ")"
+
+        raise ValueError(f"Targets of shape {shape('samples', got)} do not fit the model output "
+                         f"{shape('batch', out)}; expected per-sample targets of shape {want}."
+                         f"{hint}")
 
     def _fixed_batch_size(self):
         """The batch size stateful layers were built for (None when there are none)."""

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..layers.base import Layer, _unique_name
 from ..layers.core import InputLayer
+from .saving import FileMethods
 from .symbolic import SymbolicTensor, flatten_symbolic, substitute
 from .training import Trainer
 
@@ -66,7 +67,7 @@ def _accumulate(store, tensor, grad):
     store[key] = grad if key not in store else store[key] + grad
 
 
-class Model(Trainer, Layer):
+class Model(Trainer, FileMethods, Layer):
     """A functional model: ``Model(inputs, outputs)`` (Keras 2: ``Model(input=, output=)``).
 
     ``inputs``/``outputs`` are SymbolicTensors (or lists of them) from :func:`Input`
@@ -82,6 +83,14 @@ class Model(Trainer, Layer):
             raise TypeError(f"Model() got unexpected argument(s) {', '.join(sorted(kwargs))}.")
         inputs = input if inputs is None else inputs
         outputs = output if outputs is None else outputs
+        if inputs is None and outputs is None and type(self).call is not Model.call:
+            # A subclassed model (layers in __init__, call(x) written by the user): its
+            # graph is traced from call() on the first data (see _ensure_built).
+            self._layers, self._nodes, self._inputs, self._outputs = [], [], [], []
+            self._shared, self._single_input, self._single_output = set(), True, True
+            self._last_out_masks = [None]
+            self._subclassed, self.built = True, False
+            return
         if inputs is None or outputs is None:
             raise ValueError("Model needs inputs and outputs: Model(inputs=Input(...), "
                              "outputs=layer(...)(...)) (or Sequential for a stack of layers).")
@@ -89,18 +98,22 @@ class Model(Trainer, Layer):
 
     # ------------------------------------------------------------------ graph
     def _init_graph(self, inputs, outputs):
+        for what, given in (("inputs", inputs), ("outputs", outputs)):
+            items = list(given) if isinstance(given, (list, tuple)) else [given]
+            bad = [v for v in items if not isinstance(v, SymbolicTensor)]
+            if bad or not items:
+                raise TypeError(
+                    f"Model {what} must be symbolic tensors from Input() and layer calls; got "
+                    f"{type(bad[0]).__name__ if bad else 'an empty list'}. Build the graph "
+                    "first: inp = Input(shape=...); out = Dense(1)(LSTM(4)(inp)).")
         self._single_input = isinstance(inputs, SymbolicTensor)
         self._single_output = isinstance(outputs, SymbolicTensor)
         self._inputs = flatten_symbolic(inputs)
         self._outputs = flatten_symbolic(outputs)
-        for t in (*self._inputs, *self._outputs):
-            if not isinstance(t, SymbolicTensor):
-                raise TypeError(f"Model inputs/outputs must come from Input() and layer calls; "
-                                f"got {t!r}.")
         known = {id(t) for t in self._inputs}
         nodes, seen = [], set()
 
-        def visit(tensor, path):
+        def visit(tensor):
             if id(tensor) in known:
                 return
             node = tensor.node
@@ -111,13 +124,17 @@ class Model(Trainer, Layer):
             if id(node) in seen:
                 return
             for t in node.inputs:
-                visit(t, path)
+                visit(t)
             seen.add(id(node))
             nodes.append(node)
 
         for t in self._outputs:
-            visit(t, ())
+            visit(t)
         self._nodes = nodes
+        for node in nodes:  # the common node (one tensor in, one out) takes a short path
+            node.simple = (isinstance(node.args[0], SymbolicTensor) and not node.kwargs
+                           and len(node.outputs) == 1)
+            node.call_args = call_args(node.layer)
         layers, counts = [], {}
         for t in self._inputs:
             if t.node is not None and isinstance(t.node.layer, InputLayer):
@@ -135,8 +152,22 @@ class Model(Trainer, Layer):
         self._last_out_masks = [None] * len(self._outputs)
         self.built = True
 
+    def _ensure_built(self, x_shape=None):
+        if self.built:
+            return
+        if x_shape is None:
+            raise ValueError(f"{self.name} is a subclassed model: it is built by its first "
+                             "call on data (fit, predict or model(x)).")
+        from .symbolic import Input
+
+        inp = Input(batch_shape=(None, *tuple(x_shape)[1:]))
+        self._init_graph(inp, type(self).call(self, inp))
+        self._resolved = False
+
     @property
     def layers(self) -> list:
+        if getattr(self, "_subclassed", False):  # Keras lists only the user's layers
+            return [la for la in self._layers if not isinstance(la, InputLayer)]
         return list(self._layers)
 
     @property
@@ -185,12 +216,22 @@ class Model(Trainer, Layer):
         for node in self._nodes:
             layer = node.layer
             arg = node.args[0]
+            if node.simple and snaps is None:
+                x, mask = values[id(arg)], mvals[id(arg)]
+                takes_mask, takes_training = node.call_args
+                kwargs = {"training": training} if takes_training else {}
+                if takes_mask and mask is not None:
+                    kwargs["mask"] = mask
+                key = id(node.outputs[0])
+                values[key] = layer.call(x, **kwargs)
+                mvals[key] = layer.compute_mask(x, mask)
+                continue
             x = substitute(arg, values)
             mask = substitute(arg, mvals)
             if isinstance(mask, list) and all(m is None for m in mask):
                 mask = None
             kwargs = substitute(node.kwargs, values) if node.kwargs else {}
-            takes_mask, takes_training = call_args(layer)
+            takes_mask, takes_training = node.call_args
             if takes_mask and mask is not None and "mask" not in kwargs:
                 kwargs["mask"] = mask
             if takes_training:
@@ -217,6 +258,17 @@ class Model(Trainer, Layer):
         layer_grads = {}
         for node in reversed(self._nodes):
             layer = node.layer
+            if node.simple and id(layer) not in self._shared:
+                dy = grads.get(id(node.outputs[0]))
+                if dy is None:
+                    continue
+                dx = layer.backward(dy)
+                if layer.grads:
+                    prev = layer_grads.get(id(layer))
+                    layer_grads[id(layer)] = layer.grads if prev is None else \
+                        [a + b for a, b in zip(prev, layer.grads, strict=False)]
+                _accumulate(grads, node.args[0], dx)
+                continue
             dys = [grads.get(id(o)) for o in node.outputs]
             if all(d is None for d in dys):
                 continue
@@ -337,27 +389,3 @@ class Model(Trainer, Layer):
             layer.reset_state()
 
     reset_state = reset_states
-
-    def summary(self, line_length=80, positions=None, print_fn=None, **kwargs) -> None:
-        """Print the layers, their output shapes and parameter counts, as Keras."""
-        from .summary import summary
-
-        summary(self, line_length=line_length, print_fn=print_fn)
-
-    def save(self, filepath, overwrite=True, **kwargs) -> None:
-        """Save architecture, weights, optimizer state and stateful states (lstm_np format)."""
-        from .saving import save_model
-
-        save_model(self, filepath, overwrite=overwrite)
-
-    def save_weights(self, filepath, overwrite=True) -> None:
-        """Save only the weights (``get_weights()`` order) to an ``.npz`` file."""
-        from .saving import save_weights
-
-        save_weights(self, filepath, overwrite=overwrite)
-
-    def load_weights(self, filepath) -> None:
-        """Load weights written by :meth:`save_weights` (or by :meth:`save`)."""
-        from .saving import load_weights
-
-        load_weights(self, filepath)

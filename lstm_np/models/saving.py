@@ -290,3 +290,48 @@ def load_model(filepath, compile=True):
                       metrics=comp["metrics"] or None, loss_weights=comp["loss_weights"])
     return model
 
+
+
+def model_to_json(model) -> str:
+    """The architecture alone, as JSON (Keras 2's ``model.to_json()``)."""
+    model._ensure_built()
+    return json.dumps({"format": FORMAT, "version": VERSION, "model": layer_to_config(model)})
+
+
+def model_from_json(json_string: str):
+    """Rebuild an (uncompiled, freshly initialised) model from :func:`model_to_json`."""
+    try:
+        config = json.loads(json_string)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"model_from_json needs the string model.to_json() returned: {exc}"
+                         ) from None
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise ValueError("model_from_json reads lstm_np's model.to_json() output (Keras' JSON "
+                         "names Keras classes and configs lstm_np does not read).")
+    return layer_from_config(config["model"])
+
+
+class FileMethods:
+    """``summary``, ``save``, ``save_weights``, ``load_weights``, ``to_json`` on models."""
+
+    def summary(self, line_length=80, positions=None, print_fn=None, **kwargs) -> None:
+        """Print the layers, their output shapes and parameter counts, as Keras."""
+        from .summary import summary
+
+        summary(self, line_length=line_length, print_fn=print_fn)
+
+    def save(self, filepath, overwrite=True, **kwargs) -> None:
+        """Save architecture, weights, optimizer state and stateful states (lstm_np format)."""
+        save_model(self, filepath, overwrite=overwrite)
+
+    def save_weights(self, filepath, overwrite=True) -> None:
+        """Save only the weights (``get_weights()`` order) to an ``.npz`` file."""
+        save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath) -> None:
+        """Load weights written by :meth:`save_weights` (or by :meth:`save`)."""
+        load_weights(self, filepath)
+
+    def to_json(self, **kwargs) -> str:
+        """The architecture as JSON; ``lstm_np.models.model_from_json`` rebuilds it."""
+        return model_to_json(self)

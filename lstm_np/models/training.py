@@ -10,8 +10,11 @@ Stateful models: a stateful layer keeps its states between batches of ``fit``,
 ``evaluate`` and ``predict`` (and between those calls); nothing here ever resets
 them, only the user does (``model.reset_states()``, ``layer.reset_state()``). Every
 batch must have the layer's batch size, so ``fit`` refuses a sample count that is not
-a multiple of it before it starts. (Keras 3 on the JAX backend silently does not carry
-the states between the batches of ``fit``/``predict``; torch and TensorFlow do, as here.)
+a multiple of it before it starts; ``predict``/``evaluate`` default to that batch size.
+(Keras 3 on the JAX backend silently does not carry the states between the batches of
+``fit``/``predict``; torch and TensorFlow do, as here. Keras 3.15 on torch cannot ``fit`` a
+stateful LSTM at all: autograd stops on the in-place state update, so the tests carry
+the states by hand around stateless Keras models to get the oracle.)
 
 The reported epoch loss is Keras' running mean: each batch's loss weighted by its size.
 
@@ -29,6 +32,10 @@ from .. import metrics as metrics_mod
 from .. import optimizers as optimizers_mod
 from .callbacks import CallbackList, History, progress
 from .data import DataChecks, _as_list
+
+
+class NotCompiledError(ValueError, RuntimeError):
+    """fit/evaluate/train_on_batch before compile (a ValueError, as Keras raises)."""
 
 
 class _OutputLoss(metrics_mod.Metric):
@@ -66,6 +73,9 @@ class Trainer(DataChecks):
         """
         if kwargs:
             raise TypeError(f"compile() got unexpected argument(s) {', '.join(sorted(kwargs))}.")
+        if weighted_metrics:
+            raise NotImplementedError("weighted_metrics is not supported; metrics= are computed "
+                                      "unweighted, as Keras does.")
         if loss is None:
             raise ValueError(f"compile() needs a loss, e.g. loss='mse'. Valid names: "
                              f"{', '.join(losses_mod.NAMES)}.")
@@ -117,7 +127,7 @@ class Trainer(DataChecks):
 
     def _require_compiled(self, what):
         if not self.compiled:
-            raise RuntimeError(f"You must compile the model before {what}: call "
+            raise NotCompiledError(f"You must compile the model before {what}: call "
                                "model.compile(loss='mse', optimizer='adam') first.")
         if not self._resolved:
             self._resolve_compile()
@@ -199,6 +209,8 @@ class Trainer(DataChecks):
         epochs = nb_epoch if nb_epoch is not None else epochs
         xs = self._inputs_of(x)
         n = xs[0].shape[0]
+        if n == 0:
+            raise ValueError("fit() got 0 samples: x is empty.")
         for a in xs[1:]:
             if a.shape[0] != n:
                 raise ValueError(f"All inputs must have the same number of samples; got "
@@ -231,6 +243,7 @@ class Trainer(DataChecks):
         cbs = CallbackList(_as_list(callbacks) or [], self.history, model=self,
                            params={"epochs": epochs, "steps": steps, "verbose": verbose})
         self.stop_training = False
+        batch_logs = verbose == 1 or bool(cbs.hot)
         cbs.on_train_begin()
         for epoch in range(initial_epoch, epochs):
             self._reset_metrics()
@@ -252,11 +265,13 @@ class Trainer(DataChecks):
                 loss = self._train_step(bx, by, bw)
                 loss_sum += loss * (hi - lo)
                 seen += hi - lo
-                logs = self._logs(loss_sum / seen)
-                bar.update(step + 1, logs)
-                cbs.on_train_batch_end(step, logs)
+                if batch_logs:  # only a progress bar or a batch callback reads them
+                    logs = self._logs(loss_sum / seen)
+                    bar.update(step + 1, logs)
+                    cbs.on_train_batch_end(step, logs)
                 if self.stop_training:
                     break
+            logs = self._logs(loss_sum / max(seen, 1))
             if val is not None and (epoch + 1) % validation_freq == 0:
                 logs.update(self.evaluate(val[0], val[1], batch_size=validation_batch_size or
                                           batch_size, verbose=0, return_dict=True, _prefix="val_"))
