@@ -49,7 +49,7 @@ def _install_model_methods() -> None:
     """
     from ..models import Model
 
-    original = Model.__dict__.get("load_weights")
+    original = getattr(Model, "load_weights", None)  # maybe inherited from a mixin
     if getattr(original, "_reads_keras_files", False):
         return
 
