@@ -163,3 +163,22 @@ def test_random_token_inputs_include_padding(saved):
     (x,) = cli.random_inputs(model, 6, 10, seed=1)
     assert x.shape == (6, 6) and x.dtype.kind == "i"
     assert (x[1::2, 0] == 0).all() and (x[0::2] != 0).all() and x.max() < 20
+
+
+def test_commands_run_as_a_program(saved):
+    """The real process: exit status 0 within tol, 1 above it (what a CI script checks)."""
+    import os
+    import subprocess
+    import sys
+
+    _, path = saved(bidirectional_gru)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+
+    def program(*args):
+        return subprocess.run([sys.executable, "-m", "lstm_np.interop.cli", *map(str, args)],
+                              capture_output=True, text=True, env=env, timeout=300)
+
+    ok = program("verify", path, "--random", 2)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert program("verify", path, "--tol", 0).returncode == 1

@@ -254,3 +254,15 @@ def verify_command(path, input_path, n_random, timesteps, tol, seed, engine):
                f" ({xs[0].shape[0]} samples).")
     if bad:
         raise SystemExit(1)
+
+
+@click.group(name="lstm-np-interop")
+def interop_cli():
+    """The interop commands on their own: python -m lstm_np.interop.cli inspect|verify ..."""
+
+
+interop_cli.add_command(inspect_command)
+interop_cli.add_command(verify_command)
+
+if __name__ == "__main__":  # pragma: no cover - exercised through the click runner in tests
+    interop_cli()
