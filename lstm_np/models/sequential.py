@@ -66,11 +66,17 @@ class Sequential(Model):
     def _build_graph(self, batch_shape):
         if self._input_tensor is not None and tuple(batch_shape) == self._input_tensor.shape:
             x = self._input_tensor
-        else:
-            x = Input(batch_shape=batch_shape)
+        else:  # one input tensor for every rebuild, so layer.output stays connected to it
+            auto = getattr(self, "_auto_input", None)
+            if auto is None or auto.shape != tuple(batch_shape):
+                auto = self._auto_input = Input(batch_shape=batch_shape)
+            x = auto
         inp = x
         for layer in self._stack:
+            layer_input = x
             x = layer(x)
+            if not isinstance(layer, Model):  # Keras 2's layer.input/.output: this graph's
+                layer.__dict__.update(input=layer_input, output=x)
             if isinstance(x, list):
                 raise ValueError(f"Layer {layer.name!r} returns several tensors (return_state?); "
                                  "Sequential needs one output per layer: use the functional API.")
