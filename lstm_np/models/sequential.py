@@ -61,7 +61,8 @@ class Sequential(Model):
         first = self._stack[0]
         if isinstance(first, Model):
             return first.input_shape
-        return getattr(first, "batch_input_shape", None)
+        shape = getattr(first, "batch_input_shape", None)
+        return shape if shape is not None and len(shape) >= 2 else None  # (batch,) alone
 
     def _build_graph(self, batch_shape):
         if self._input_tensor is not None and tuple(batch_shape) == self._input_tensor.shape:
@@ -88,7 +89,8 @@ class Sequential(Model):
             return
         shape = self._known_input_shape()
         if shape is None and x_shape is not None:
-            shape = (None, *tuple(x_shape)[1:])
+            declared = getattr(self._stack[0], "batch_input_shape", None) if self._stack else None
+            shape = (declared[0] if declared else None, *tuple(x_shape)[1:])
         if shape is None or not self._stack:
             raise ValueError(
                 "This Sequential model is not built: give the first layer an input shape "
