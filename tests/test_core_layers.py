@@ -207,3 +207,17 @@ def test_keras_import_spellings():
 def test_keras2_dense_input_dim_means_2d_input():
     model = lstm_np.Sequential([L.Dense(4, input_dim=8), L.Dense(1)])
     assert model.input_shape == (None, 8) and model.output_shape == (None, 1)
+
+
+@pytest.mark.keras
+@needs_keras
+def test_concatenate_masks_like_keras():
+    x = np.zeros((2, 3, 4), "float32")
+    m1 = np.array([[True, False, True], [True, True, False]])
+    m2 = np.array([[True, True, False], [False, True, True]])
+    for axis, masks in ((-1, [m1, m2]), (-1, [m1, None]), (1, [m1, m2])):
+        theirs = keras.layers.Concatenate(axis=axis)
+        expected = theirs.compute_mask([torch.tensor(x), torch.tensor(x)],
+                                       [None if m is None else torch.tensor(m) for m in masks])
+        got = L.Concatenate(axis=axis).compute_mask([x, x], masks)
+        np.testing.assert_array_equal(got, expected.numpy())

@@ -585,3 +585,21 @@ def test_to_json_model_from_json_and_load_weights(tmp_path):
     np.testing.assert_array_equal(rebuilt.predict(IDS), model.predict(IDS))
     with pytest.raises(ValueError, match="model_from_json reads lstm_np"):
         model_from_json('{"class_name": "Sequential"}')
+
+
+def test_sequential_layer_output_cuts_without_an_explicit_input():
+    seq = lstm_np.Sequential()
+    seq.add(lstm_np.layers.LSTM(4, input_shape=(T, F), return_sequences=True))
+    seq.add(lstm_np.layers.LSTM(3))
+    seq.add(lstm_np.layers.Dense(2))
+    first = lstm_np.Model(seq.input, seq.layers[0].output)
+    second = lstm_np.Model(seq.input, seq.layers[1].output)
+    assert first.predict(X).shape == (N, T, 4) and second.predict(X).shape == (N, 3)
+
+
+def test_stateful_first_layer_with_batch_size_only_builds_from_data():
+    model = lstm_np.Sequential([lstm_np.layers.LSTM(3, batch_size=2, stateful=True),
+                                lstm_np.layers.Dense(1)])
+    model.compile(loss="mse", optimizer="adam")
+    model.fit(X, np.zeros((N, 1)), batch_size=2, verbose=0)
+    assert model.input_shape == (2, T, F) and model.layers[0].states[0].shape == (2, 3)

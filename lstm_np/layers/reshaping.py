@@ -84,6 +84,8 @@ class Permute(Layer):
 class Concatenate(Layer):
     """Join a list of inputs along ``axis`` (default the last)."""
 
+    supports_masking = True
+
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
         self.axis = int(axis)
@@ -110,6 +112,17 @@ class Concatenate(Layer):
         return np.concatenate(xs, axis=self.axis)
 
     def compute_mask(self, inputs, mask=None):
+        """As Keras: joined along features, a step is kept where any input keeps it;
+        joined along time, the masks are joined too (a missing mask keeps everything)."""
+        if mask is None or all(m is None for m in mask):
+            return None
+        masks = [np.ones(np.shape(x)[:2], bool) if m is None else np.asarray(m, bool)
+                 for x, m in zip(inputs, mask, strict=True)]
+        ndim = np.ndim(inputs[0])
+        if self.axis % ndim == ndim - 1:
+            return np.logical_or.reduce(masks)
+        if self.axis % ndim == 1:
+            return np.concatenate(masks, axis=1)
         return None
 
     def backward(self, dy):

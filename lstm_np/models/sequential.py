@@ -61,16 +61,23 @@ class Sequential(Model):
         first = self._stack[0]
         if isinstance(first, Model):
             return first.input_shape
-        return getattr(first, "batch_input_shape", None)
+        shape = getattr(first, "batch_input_shape", None)
+        return shape if shape is not None and len(shape) >= 2 else None  # (batch,) alone
 
     def _build_graph(self, batch_shape):
         if self._input_tensor is not None and tuple(batch_shape) == self._input_tensor.shape:
             x = self._input_tensor
-        else:
-            x = Input(batch_shape=batch_shape)
+        else:  # one input tensor for every rebuild, so layer.output stays connected to it
+            auto = getattr(self, "_auto_input", None)
+            if auto is None or auto.shape != tuple(batch_shape):
+                auto = self._auto_input = Input(batch_shape=batch_shape)
+            x = auto
         inp = x
         for layer in self._stack:
+            layer_input = x
             x = layer(x)
+            if not isinstance(layer, Model):  # Keras 2's layer.input/.output: this graph's
+                layer.__dict__.update(input=layer_input, output=x)
             if isinstance(x, list):
                 raise ValueError(f"Layer {layer.name!r} returns several tensors (return_state?); "
                                  "Sequential needs one output per layer: use the functional API.")
@@ -82,7 +89,8 @@ class Sequential(Model):
             return
         shape = self._known_input_shape()
         if shape is None and x_shape is not None:
-            shape = (None, *tuple(x_shape)[1:])
+            declared = getattr(self._stack[0], "batch_input_shape", None) if self._stack else None
+            shape = (declared[0] if declared else None, *tuple(x_shape)[1:])
         if shape is None or not self._stack:
             raise ValueError(
                 "This Sequential model is not built: give the first layer an input shape "
