@@ -617,3 +617,30 @@ def test_stateful_first_layer_with_batch_size_only_builds_from_data():
     model.compile(loss="mse", optimizer="adam")
     model.fit(X, np.zeros((N, 1)), batch_size=2, verbose=0)
     assert model.input_shape == (2, T, F) and model.layers[0].states[0].shape == (2, 3)
+
+
+def embedding_gru_stack(K):  # the question's model exactly, once GRU is merged in
+    return K.Sequential([
+        K.Input((T,)),
+        K.layers.Embedding(10, 4, mask_zero=True),
+        K.layers.GRU(6, return_sequences=True),
+        K.layers.GRU(5, return_sequences=True),
+        K.layers.TimeDistributed(K.layers.Dense(10)),
+        K.layers.TimeDistributed(K.layers.Activation("softmax")),
+    ])
+
+
+@pytest.mark.keras
+@needs_keras
+@pytest.mark.skipif(not hasattr(lstm_np.layers, "GRU"), reason="GRU not merged yet")
+def test_embedding_gru_stack_matches_keras():
+    km, om = twin(embedding_gru_stack)
+    np.testing.assert_allclose(om.predict(IDS), km.predict(IDS, verbose=0), rtol=1e-4,
+                               atol=1e-5)
+    y = RNG.integers(0, 10, size=(N, T, 1))
+    for model, opt in ((km, keras.optimizers.RMSprop(0.01)),
+                       (om, lstm_np.optimizers.RMSprop(0.01))):
+        model.compile(loss="sparse_categorical_crossentropy", optimizer=opt)
+    kh = km.fit(IDS, y, epochs=3, batch_size=2, shuffle=False, verbose=0).history
+    oh = om.fit(IDS, y, epochs=3, batch_size=2, shuffle=False, verbose=0).history
+    np.testing.assert_allclose(oh["loss"], kh["loss"], rtol=2e-4)
