@@ -22,6 +22,8 @@ Keras doc: https://keras.io/api/optimizers/
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -100,8 +102,10 @@ class Optimizer:
         """One step: update every array of ``weights`` in place from ``grads``."""
         if not weights:
             return
-        grads = self._clip([np.asarray(g, w.dtype) for g, w in zip(grads, weights, strict=False)])
-        signature = [(w.shape, w.dtype) for w in weights]
+        grads = [np.asarray(g, dtype=w.dtype) for g, w in zip(grads, weights, strict=False)]
+        if self.clipnorm or self.global_clipnorm or self.clipvalue:
+            grads = self._clip(grads)
+        signature = [w.shape for w in weights]
         self._shapes_changed = signature != getattr(self, "_signature", None)
         self._signature = signature
         lr = self.current_learning_rate(weights[0].dtype)
@@ -185,7 +189,7 @@ class Adam(Optimizer):
 
     def _update(self, grads, weights, lr):
         t = self.iterations + 1
-        alpha = lr * np.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
+        alpha = lr * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
         ms, vs = self._slot("m", weights), self._slot("v", weights)
         vhats = self._slot("vhat", weights) if self.amsgrad else vs
         for w, g, m, v, vh in zip(weights, grads, ms, vs, vhats, strict=False):

@@ -89,6 +89,14 @@ def masking_dropout_flatten(K):
                          K.layers.Flatten(), K.layers.Dense(3, activation="sigmoid")])
 
 
+def two_branches(K):  # Keras orders these layers (and weights) later branch first
+    a, b = K.Input((T, F)), K.Input((T, 2))
+    ha = K.layers.LSTM(4)(a)
+    hb = K.layers.Dense(7)(K.layers.LSTM(6)(b))
+    out = K.layers.Dense(1)(K.layers.Concatenate()([ha, hb]))
+    return K.Model([a, b], [out, K.layers.Dense(2)(ha)])
+
+
 IDS = np.array([[0, 0, 3, 4, 9], [1, 2, 3, 4, 5], [0, 7, 0, 2, 2], [5, 5, 5, 5, 0]])
 X_MASKED = X.copy()
 X_MASKED[0, :2] = 0.0
@@ -102,6 +110,7 @@ CASES = {
     "embedding_stack": (embedding_stack, IDS),
     "seq2seq_states": (seq2seq_states, [X, RNG.normal(size=(N, 4, 2)).astype("float32")]),
     "masking_dropout_flatten": (masking_dropout_flatten, X_MASKED),
+    "two_branches": (two_branches, [X, RNG.normal(size=(N, T, 2)).astype("float32")]),
 }
 
 
@@ -125,8 +134,11 @@ def test_construction_matches_keras(case):
     assert om.output_shape == km.output_shape
     expected = km.predict(x, verbose=0)
     got = om.predict(x)
-    assert got.shape == expected.shape
-    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+    kinds = [type(la).__name__.replace("Model", "Functional") for la in om.layers]
+    assert kinds == [type(la).__name__ for la in km.layers]
+    for g, e in zip(_as_list(got), _as_list(expected), strict=True):
+        assert g.shape == e.shape
+        np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-5)
     assert om.count_params() == km.count_params()
 
 
@@ -303,11 +315,12 @@ def _train_a_little(model, x, y, **kw):
 
 @pytest.mark.parametrize("case", ["many_to_many", "autoencoder_functional",
                                   "autoencoder_sequential", "embedding_stack", "seq2seq_states",
+                                  "two_branches",
                                   "masking_dropout_flatten"])
 def test_save_load_round_trip_is_exact(case, tmp_path):
     build, x = CASES[case]
     model = build(OURS)
-    y = model.predict(x) + 0.1
+    y = [p + 0.1 for p in _as_list(model.predict(x))]
     loss = "binary_crossentropy" if case == "masking_dropout_flatten" else "mse"
     model.compile(loss=loss, optimizer=lstm_np.optimizers.Adam(0.01), metrics=["mae"])
     _train_a_little(model, x, y)
@@ -318,7 +331,8 @@ def test_save_load_round_trip_is_exact(case, tmp_path):
                                                             model.layers]
     for a, b in zip(loaded.get_weights(), model.get_weights(), strict=False):
         np.testing.assert_array_equal(a, b)
-    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+    for a, b in zip(_as_list(loaded.predict(x)), _as_list(model.predict(x)), strict=True):
+        np.testing.assert_array_equal(a, b)
     assert loaded.optimizer.iterations == model.optimizer.iterations
     # continuing training is identical too (optimizer slots restored)
     if case != "masking_dropout_flatten":  # Dropout draws differ between the two
@@ -603,3 +617,30 @@ def test_stateful_first_layer_with_batch_size_only_builds_from_data():
     model.compile(loss="mse", optimizer="adam")
     model.fit(X, np.zeros((N, 1)), batch_size=2, verbose=0)
     assert model.input_shape == (2, T, F) and model.layers[0].states[0].shape == (2, 3)
+
+
+def embedding_gru_stack(K):  # the question's model exactly, once GRU is merged in
+    return K.Sequential([
+        K.Input((T,)),
+        K.layers.Embedding(10, 4, mask_zero=True),
+        K.layers.GRU(6, return_sequences=True),
+        K.layers.GRU(5, return_sequences=True),
+        K.layers.TimeDistributed(K.layers.Dense(10)),
+        K.layers.TimeDistributed(K.layers.Activation("softmax")),
+    ])
+
+
+@pytest.mark.keras
+@needs_keras
+@pytest.mark.skipif(not hasattr(lstm_np.layers, "GRU"), reason="GRU not merged yet")
+def test_embedding_gru_stack_matches_keras():
+    km, om = twin(embedding_gru_stack)
+    np.testing.assert_allclose(om.predict(IDS), km.predict(IDS, verbose=0), rtol=1e-4,
+                               atol=1e-5)
+    y = RNG.integers(0, 10, size=(N, T, 1))
+    for model, opt in ((km, keras.optimizers.RMSprop(0.01)),
+                       (om, lstm_np.optimizers.RMSprop(0.01))):
+        model.compile(loss="sparse_categorical_crossentropy", optimizer=opt)
+    kh = km.fit(IDS, y, epochs=3, batch_size=2, shuffle=False, verbose=0).history
+    oh = om.fit(IDS, y, epochs=3, batch_size=2, shuffle=False, verbose=0).history
+    np.testing.assert_allclose(oh["loss"], kh["loss"], rtol=2e-4)

@@ -60,6 +60,48 @@ def _restore(layer, snap):
         _restore(s, sub_snap)
 
 
+def _keras_layer_order(inputs, outputs) -> list:
+    """``model.layers`` in Keras' order (``keras/src/ops/function.py``, ``map_graph``), which
+    is also the order of ``get_weights()``: layers by decreasing depth from the outputs
+    (inputs first), ties broken by the order a depth-first walk from the outputs meets
+    them. Creation order is not it: a two-branch model lists the later branch first."""
+    input_ids = {id(t) for t in inputs}
+    order, post, finished = {}, [], set()
+
+    def walk(tensor):
+        node = tensor.node
+        is_input = isinstance(node.layer, InputLayer)
+        if id(node) in finished:
+            return
+        if not is_input and id(tensor) in input_ids:
+            finished.add(id(node))
+            return
+        order.setdefault(id(node.layer), len(order))
+        if not is_input:
+            for t in node.inputs:
+                walk(t)
+        finished.add(id(node))
+        post.append(node)
+
+    for t in outputs:
+        walk(t)
+    in_graph = {id(n) for n in post}
+    node_depth, layer_depth, layers = {}, {}, {}
+    for node in reversed(post):
+        depth = max(node_depth.setdefault(id(node), 0), layer_depth.get(id(node.layer), 0))
+        layer_depth[id(node.layer)] = node_depth[id(node)] = depth
+        layers[id(node.layer)] = node.layer
+        if not isinstance(node.layer, InputLayer):
+            for t in node.inputs:
+                if id(t.node) in in_graph:
+                    node_depth[id(t.node)] = max(depth + 1, node_depth.get(id(t.node), 0))
+    for t in inputs:  # an Input no output uses still belongs to the model
+        if isinstance(t.node.layer, InputLayer) and id(t.node.layer) not in layers:
+            layers[id(t.node.layer)] = t.node.layer
+            layer_depth[id(t.node.layer)], order[id(t.node.layer)] = 0, -1
+    return sorted(layers.values(), key=lambda la: (-layer_depth[id(la)], order[id(la)]))
+
+
 def _accumulate(store, tensor, grad):
     if grad is None:
         return
@@ -135,16 +177,11 @@ class Model(Trainer, FileMethods, Layer):
             node.simple = (isinstance(node.args[0], SymbolicTensor) and not node.kwargs
                            and len(node.outputs) == 1)
             node.call_args = call_args(node.layer)
-        layers, counts = [], {}
-        for t in self._inputs:
-            if t.node is not None and isinstance(t.node.layer, InputLayer):
-                layers.append(t.node.layer)
+        counts = {}
         for node in nodes:
             for leaf in _leaves(node.layer):
                 counts[id(leaf)] = counts.get(id(leaf), 0) + 1
-            if node.layer not in layers:
-                layers.append(node.layer)
-        self._layers = layers
+        self._layers = _keras_layer_order(self._inputs, self._outputs)
         # A layer met twice (called twice, or inside two sub-models) keeps only its last
         # forward's cache: those nodes save and restore their caches around the backward.
         self._shared = {id(n.layer) for n in nodes
