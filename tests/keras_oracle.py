@@ -123,7 +123,7 @@ def _loss(outputs, dy):
     """sum(output * dy) over every part that has a gradient (None: unused)."""
     parts = list(dy) if isinstance(dy, (list, tuple)) else [dy]
     loss = 0
-    for out, g in zip(outputs, parts):
+    for out, g in zip(outputs, parts, strict=True):
         if g is not None:
             loss = loss + (out * torch.as_tensor(np.asarray(g), dtype=out.dtype)).sum()
     return loss
@@ -299,7 +299,7 @@ class KerasTwin:
             if masks is None:
                 masks = layer.last_dropout_masks
             else:  # same seed: same masks (else one Keras call could not serve both)
-                for a, b in zip(masks, layer.last_dropout_masks):
+                for a, b in zip(masks, layer.last_dropout_masks, strict=True):
                     assert (a is None) == (b is None) and (a is None or np.array_equal(a, b))
             ours[engine] = (outs, layer)
         keras_training = training or any(m is not None for m in masks)
@@ -311,11 +311,11 @@ class KerasTwin:
         for engine, (outs, layer) in ours.items():
             tag = f"[{engine} {self.dtype} {self.kwargs}]"
             assert len(outs) == len(ref.outputs), f"{tag} output count"
-            for i, (a, e) in enumerate(zip(outs, ref.outputs)):
+            for i, (a, e) in enumerate(zip(outs, ref.outputs, strict=True)):
                 assert a.dtype == np.dtype(self.dtype), f"{tag} output {i} dtype {a.dtype}"
                 assert_close(a, e, self.rtol, f"{tag} output {i}")
             if ref.states is not None:
-                for i, (a, e) in enumerate(zip(layer.states, ref.states)):
+                for i, (a, e) in enumerate(zip(layer.states, ref.states, strict=True)):
                     assert_close(a, e, self.rtol, f"{tag} stored state {i}")
             if dy is not None:
                 self._check_grads(tag, layer, dy, ref)
@@ -327,10 +327,11 @@ class KerasTwin:
         r = self.grad_rtol
         assert_close(dx, ref.dx, r, f"{tag} dx", scale=_top(ref.dx))
         assert len(layer.grads) == len(ref.grads), f"{tag} grads count"
-        for name, g, e in zip(layer.weight_names, layer.grads, ref.grads):
+        for name, g, e in zip(layer.weight_names, layer.grads, ref.grads, strict=True):
             assert_close(g, e, r, f"{tag} d{name}", scale=_top(e))
         if ref.state_grads is not None:
-            for name, g, e in zip(("h0", "c0"), layer.state_grads, ref.state_grads):
+            for name, g, e in zip(("h0", "c0"), layer.state_grads, ref.state_grads,
+                                  strict=True):
                 assert_close(g, e, r, f"{tag} d{name}", scale=_top(e))
 
 
