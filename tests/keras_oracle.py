@@ -54,6 +54,12 @@ FORWARD_RTOL = {"float32": 1e-4, "float64": 1e-6}
 #: Gradient tolerances, relative to the largest gradient of each array (issue 3).
 GRAD_RTOL = {"float32": 2e-4, "float64": 1e-7}
 
+#: torch's hardsigmoid backward multiplies by the float32 constant 1/6 (0.16666667163...),
+#: a 3e-8 relative error on every such derivative even in float64; ours uses the exact 1/6
+#: (central differences agree, tests/test_activations.py shows it). So float64 gradients
+#: through Keras' hard_sigmoid are compared at this looser tolerance.
+HARD_SIGMOID_FLOAT64_GRAD_RTOL = 1e-6
+
 #: Above this output magnitude float32 results are ill-conditioned: rounding is amplified
 #: by the same growth that made the values huge (unbounded activations, forget gates > 1),
 #: and the Numba engine, which keeps scalar gate maths in float64, even overflows later
@@ -281,7 +287,12 @@ class KerasTwin:
             self.layers[engine] = layer
         self.keras = KerasLSTM(self.kwargs, self.weights, input_shape, dtype, exact_float64)
         self.rtol = FORWARD_RTOL[dtype] if rtol is None else rtol
-        self.grad_rtol = GRAD_RTOL[dtype] if grad_rtol is None else grad_rtol
+        if grad_rtol is None:
+            grad_rtol = GRAD_RTOL[dtype]
+            if dtype == "float64" and "hard_sigmoid" in (self.kwargs.get("activation"),
+                                                         self.kwargs.get("recurrent_activation")):
+                grad_rtol = HARD_SIGMOID_FLOAT64_GRAD_RTOL
+        self.grad_rtol = grad_rtol
 
     def reset_state(self):
         for layer in self.layers.values():
@@ -322,17 +333,22 @@ class KerasTwin:
         return ours, ref
 
     def _check_grads(self, tag, layer, dy, ref):
+        """Each gradient array within ``grad_rtol`` of its own largest entry, where that
+        is at least 1e-3 of the call's largest gradient: an array whose entries are all
+        far smaller is a cancellation residue, whose rounding follows the big terms."""
         dx = layer.backward(dy)
         assert dx.shape == ref.dx.shape and dx.dtype == np.dtype(self.dtype), tag
-        r = self.grad_rtol
-        assert_close(dx, ref.dx, r, f"{tag} dx", scale=_top(ref.dx))
         assert len(layer.grads) == len(ref.grads), f"{tag} grads count"
-        for name, g, e in zip(layer.weight_names, layer.grads, ref.grads, strict=True):
-            assert_close(g, e, r, f"{tag} d{name}", scale=_top(e))
+        names = ["x"] + [f"{n}" for n in layer.weight_names]
+        ours, theirs = [dx, *layer.grads], [ref.dx, *ref.grads]
         if ref.state_grads is not None:
-            for name, g, e in zip(("h0", "c0"), layer.state_grads, ref.state_grads,
-                                  strict=True):
-                assert_close(g, e, r, f"{tag} d{name}", scale=_top(e))
+            names += ["h0", "c0"]
+            ours += list(layer.state_grads)
+            theirs += list(ref.state_grads)
+        overall = max(_top(e) for e in theirs)
+        for name, g, e in zip(names, ours, theirs, strict=True):
+            scale = max(_top(e), 1e-3 * overall)
+            assert_close(g, e, self.grad_rtol, f"{tag} d{name}", scale=scale)
 
 
 def _top(a):
