@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from numba import njit
@@ -63,8 +63,8 @@ def _hard_sigmoid_keras2(x):  # Keras 1/2 and tf.keras 2.x
     return np.clip(0.2 * x + 0.5, 0, 1).astype(x.dtype, copy=False)
 
 
-def _d_hard_sigmoid_keras2(x):
-    return np.where((x > -2.5) & (x < 2.5), 0.2, 0).astype(x.dtype, copy=False)
+def _d_hard_sigmoid_keras2(x):  # Keras 2's clip passes the gradient at the kinks too
+    return np.where((x >= -2.5) & (x <= 2.5), 0.2, 0).astype(x.dtype, copy=False)
 
 
 def _relu(x):
@@ -169,7 +169,7 @@ def derivative_scalar(act_id, x):
     if act_id == 2:
         return 1.0 / 6.0 if -3.0 < x < 3.0 else 0.0
     if act_id == 3:
-        return 0.2 if -2.5 < x < 2.5 else 0.0
+        return 0.2 if -2.5 <= x <= 2.5 else 0.0
     if act_id == 4:
         return 1.0 if x > 0 else 0.0
     if act_id == 5:
