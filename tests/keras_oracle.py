@@ -244,16 +244,24 @@ def random_weights(rng, input_dim, units, use_bias=True, dtype="float64", scale=
     return [w.astype(dtype) for w in ws]
 
 
-def assert_close(actual, expected, rtol, what="", scale=None):
-    """``|a - e| <= rtol * (|e| + max|e|)`` elementwise (NaN must match NaN).
+#: Outputs are products of O(1) gates and states: an output array whose entries are all
+#: tiny (e.g. relu gates that are nearly closed) is a rounding residue of O(1) terms, so
+#: the absolute floor of the forward comparison never drops below rtol * OUTPUT_FLOOR.
+OUTPUT_FLOOR = 1e-2
 
-    ``scale`` replaces ``max|e|`` (gradients: relative to the largest gradient).
+
+def assert_close(actual, expected, rtol, what="", scale=None):
+    """``|a - e| <= rtol * (|e| + max(max|e|, OUTPUT_FLOOR))`` elementwise (NaN == NaN).
+
+    ``scale`` replaces that max (gradients: relative to the largest gradient).
     """
     actual = np.asarray(actual, np.float64)
     expected = np.asarray(expected, np.float64)
     assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
     finite = np.isfinite(expected)
-    top = float(np.max(np.abs(expected[finite]), initial=0.0)) if scale is None else scale
+    if scale is None:
+        scale = max(float(np.max(np.abs(expected[finite]), initial=0.0)), OUTPUT_FLOOR)
+    top = scale
     np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * max(top, 1e-30),
                                equal_nan=True, err_msg=what)
 
