@@ -191,8 +191,12 @@ def test_nan_propagates_as_in_keras(masked, dtype):
     mask = np.ones((2, 5), bool)
     if masked:
         mask[0, 2] = False
+    # Gradients too: a NaN in a masked step still reaches every gradient in Keras (autograd
+    # sends 0 * NaN through the discarded step); both engines must do the same.
+    dy = np.ones((2, 5, 2), dtype)
     ours, _ = assert_matches_keras(dict(units=2, return_sequences=True), x,
-                                   mask=mask if masked else None, dtype=dtype)
+                                   [np.zeros((2, 2), dtype)] * 2,
+                                   mask=mask if masked else None, dtype=dtype, dy=dy)
     for outs, _ in ours.values():
         out = outs[0]
         assert np.isnan(out[0, 2:]).all() != masked
