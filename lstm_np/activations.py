@@ -19,9 +19,10 @@ Keras doc: https://keras.io/api/layers/activations/
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from numba import njit
@@ -62,8 +63,8 @@ def _hard_sigmoid_keras2(x):  # Keras 1/2 and tf.keras 2.x
     return np.clip(0.2 * x + 0.5, 0, 1).astype(x.dtype, copy=False)
 
 
-def _d_hard_sigmoid_keras2(x):
-    return np.where((x > -2.5) & (x < 2.5), 0.2, 0).astype(x.dtype, copy=False)
+def _d_hard_sigmoid_keras2(x):  # Keras 2's clip passes the gradient at the kinks too
+    return np.where((x >= -2.5) & (x <= 2.5), 0.2, 0).astype(x.dtype, copy=False)
 
 
 def _relu(x):
@@ -88,7 +89,7 @@ def _softsign(x):
 
 def _d_softsign(x):
     d = 1 + np.abs(x)
-    return 1 / (d * d)
+    return 1 / d / d  # not 1 / (d * d): d * d overflows float32 for |x| > 1.8e19
 
 
 def _elu(x):  # alpha = 1
@@ -168,7 +169,7 @@ def derivative_scalar(act_id, x):
     if act_id == 2:
         return 1.0 / 6.0 if -3.0 < x < 3.0 else 0.0
     if act_id == 3:
-        return 0.2 if -2.5 < x < 2.5 else 0.0
+        return 0.2 if -2.5 <= x <= 2.5 else 0.0
     if act_id == 4:
         return 1.0 if x > 0 else 0.0
     if act_id == 5:
@@ -189,6 +190,19 @@ def derivative_scalar(act_id, x):
 # ----------------------------------------------------------------------------- registry
 
 
+def _quiet(fn):
+    """Run ``fn`` with NumPy's underflow flag ignored: ``exp(-|x|)`` of a huge ``|x|`` is
+    exactly the 0 we want, and a caller's ``np.errstate(all="raise")`` must not turn it into
+    an error (torch, under Keras, raises nothing either)."""
+
+    @functools.wraps(fn)
+    def quiet(x):
+        with np.errstate(under="ignore"):
+            return fn(x)
+
+    return quiet
+
+
 @dataclass(frozen=True)
 class Activation:
     """An element-wise activation: its name, kernel id, and NumPy forward/derivative."""
@@ -197,6 +211,10 @@ class Activation:
     id: int
     forward: Callable[[np.ndarray], np.ndarray]
     derivative: Callable[[np.ndarray], np.ndarray]
+
+    def __post_init__(self):
+        object.__setattr__(self, "forward", _quiet(self.forward))
+        object.__setattr__(self, "derivative", _quiet(self.derivative))
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)

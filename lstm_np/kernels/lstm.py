@@ -123,24 +123,28 @@ def _backward(d_out, dh_T, dc_T, U, z_all, c_all, cprev_all, mask, has_mask, zer
             m = (not has_mask) or mask[b, t]
             for j in range(H):
                 d_output = d_out[b, t, j] + d_prev_out[b, j]
+                zi = z_all[b, t, j]
+                zf = z_all[b, t, H + j]
+                zc = z_all[b, t, 2 * H + j]
+                zo = z_all[b, t, 3 * H + j]
+                cn = c_all[b, t, j]
+                # A masked step is computed and then discarded (Keras: ops.where in
+                # backend/torch/rnn.py), so it receives zero gradient, times its derivatives:
+                # 0 unless the step overflowed (then NaN, as Keras' autograd and the NumPy
+                # engine give).
+                g_h = dh[b, j] + d_output if m else 0.0
+                g_c = (dc[b, j] if m else 0.0) + g_h * apply_scalar(ract, zo) * \
+                    derivative_scalar(act, cn)
+                dz[b, j] = g_c * apply_scalar(act, zc) * derivative_scalar(ract, zi)
+                dz[b, H + j] = g_c * cprev_all[b, t, j] * derivative_scalar(ract, zf)
+                dz[b, 2 * H + j] = g_c * apply_scalar(ract, zi) * derivative_scalar(act, zc)
+                dz[b, 3 * H + j] = g_h * apply_scalar(act, cn) * derivative_scalar(ract, zo)
                 if m:
-                    zi = z_all[b, t, j]
-                    zf = z_all[b, t, H + j]
-                    zc = z_all[b, t, 2 * H + j]
-                    zo = z_all[b, t, 3 * H + j]
-                    cn = c_all[b, t, j]
-                    g_h = dh[b, j] + d_output
-                    g_c = dc[b, j] + g_h * apply_scalar(ract, zo) * derivative_scalar(act, cn)
-                    dz[b, j] = g_c * apply_scalar(act, zc) * derivative_scalar(ract, zi)
-                    dz[b, H + j] = g_c * cprev_all[b, t, j] * derivative_scalar(ract, zf)
-                    dz[b, 2 * H + j] = g_c * apply_scalar(ract, zi) * derivative_scalar(act, zc)
-                    dz[b, 3 * H + j] = g_h * apply_scalar(act, cn) * derivative_scalar(ract, zo)
                     dc[b, j] = g_c * apply_scalar(ract, zf)
                     dh_pass[b, j] = 0.0
                     d_prev_out[b, j] = 0.0
                 else:
-                    for g in range(4):
-                        dz[b, g * H + j] = 0.0
+                    dc[b, j] += g_c * apply_scalar(ract, zf)  # carried, plus 0 * f
                     dh_pass[b, j] = dh[b, j]  # state carried: its gradient passes through
                     d_prev_out[b, j] = 0.0 if zero_out else d_output
         dz_all[:, t, :] = dz
