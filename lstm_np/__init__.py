@@ -5,8 +5,10 @@
 (1, 4)
 """
 
-from . import activations, initializers, ops
+from . import activations, data, datasets, initializers, ops
 from .layers import LSTM, Layer, Recurrent
+from .trace import Trace, trace
 
 __version__ = "0.1.0"
-__all__ = ["LSTM", "Layer", "Recurrent", "activations", "initializers", "ops"]
+__all__ = ["LSTM", "Layer", "Recurrent", "Trace", "activations", "data", "datasets",
+           "initializers", "ops", "trace"]
