@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import click
 
+from . import __version__
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="lstm_np", prog_name="lstm-np")
+@click.version_option(__version__, prog_name="lstm-np")
 def main():
     """lstm_np: a Keras-exact LSTM in NumPy and Numba, with the classic LSTM questions answered."""
 
