@@ -94,8 +94,10 @@ def plot_trace(trace, sample: int = 0, names=None, path=None, title=None):
             kw = dict(cmap="RdBu_r", vmin=-m, vmax=m)
         im = ax.imshow(a, aspect="auto", interpolation="nearest", **kw)
         ax.set_title(_LABELS.get(name, name), fontsize=9)
-        ax.set_xlabel("step")
-        ax.set_xticks(range(a.shape[1]), [str(s + 1) for s in trace.input_step], fontsize=7)
+        ax.set_xlabel("input step")
+        every = max(1, -(-a.shape[1] // 8))  # at most ~8 labels: they must stay readable
+        ticks = range(0, a.shape[1], every)
+        ax.set_xticks(ticks, [str(trace.input_step[k] + 1) for k in ticks], fontsize=7)
         ax.set_yticks(range(a.shape[0]))
         fig.colorbar(im, ax=ax, fraction=0.08, pad=0.04)
     axes[0].set_ylabel("unit")
