@@ -87,6 +87,8 @@ except ImportError:  # the Keras checks are skipped, the rest still runs
 
 @pytest.fixture
 def float64_keras():
+    """floatx float64 (zero states follow it); each layer also gets dtype="float64", since
+    Keras caches its global dtype policy from the floatx of the first layer ever made."""
     if keras is None:
         pytest.skip("keras is not installed")
     previous = keras.config.floatx()
@@ -105,7 +107,7 @@ def test_lstm_trace_matches_keras(float64_keras, recurrent_activation):
     rng = np.random.default_rng(2)
     B, T, F, H = 3, 6, 2, 4
     k = keras.layers.LSTM(H, return_sequences=True, return_state=True,
-                          recurrent_activation=recurrent_activation)
+                          recurrent_activation=recurrent_activation, dtype="float64")
     x = rng.normal(size=(B, T, F))
     h0, c0 = rng.normal(size=(B, H)), rng.normal(size=(B, H))
     k(x)
@@ -138,7 +140,7 @@ def test_lstm_trace_matches_keras(float64_keras, recurrent_activation):
 def test_gru_trace_arrays_match_keras(float64_keras, reset_after):
     rng = np.random.default_rng(3)
     B, T, F, H = 2, 5, 3, 4
-    k = keras.layers.GRU(H, return_sequences=True, reset_after=reset_after)
+    k = keras.layers.GRU(H, return_sequences=True, reset_after=reset_after, dtype="float64")
     x, h0 = rng.normal(size=(B, T, F)), rng.normal(size=(B, H))
     k(x)
     weights = [rng.normal(0, 0.5, w.shape) for w in k.get_weights()]
@@ -155,7 +157,7 @@ def test_gru_trace_arrays_match_keras(float64_keras, reset_after):
 @pytest.mark.keras
 def test_simple_rnn_trace_arrays_match_keras(float64_keras):
     rng = np.random.default_rng(4)
-    k = keras.layers.SimpleRNN(3, return_sequences=True)
+    k = keras.layers.SimpleRNN(3, return_sequences=True, dtype="float64")
     x, h0 = rng.normal(size=(2, 4, 2)), rng.normal(size=(2, 3))
     k(x)
     weights = [rng.normal(0, 0.5, w.shape) for w in k.get_weights()]
