@@ -72,6 +72,8 @@ def sliding_windows(data, targets=None, sequence_length: int = 1, *, sequence_st
     holds ``data[start_index + p + j * sampling_rate]`` for ``j = 0 .. sequence_length-1``;
     its target is ``targets[start_index + p]`` (the target of the window that *starts*
     at ``p``: pass ``targets = data[sequence_length:]`` to predict the next value).
+    Windows whose target would fall past the end of ``targets`` are dropped (Keras'
+    gather would fail on them when ``start_index > 0``).
 
     Parameters
     ----------
