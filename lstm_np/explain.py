@@ -147,6 +147,15 @@ def explain(layer, input_shape) -> str:
     if isinstance(input_shape, str):
         input_shape = parse_input_shape(input_shape)
     B, T, F = input_shape
+    declared = layer.batch_input_shape  # Keras 2 spellings in the spec (batch_input_shape=...)
+    if declared is not None:
+        if B is None and declared[0] is not None:
+            B = declared[0]
+        if len(declared) == 3 and declared[-1] is not None and declared[-1] != F:
+            raise ValueError(
+                f"The spec declares input shape {declared} ({declared[-1]} features) but "
+                f"--input-shape gives {F} features; make them agree."
+            )
     if layer.stateful and B is None:
         raise ValueError(
             "A stateful layer needs a fixed batch size: give --input-shape with a number "

@@ -206,6 +206,14 @@ def test_explain_stateful_needs_a_batch_size():
     assert result.exit_code == 2 and "A stateful layer needs a fixed batch size" in result.output
 
 
+def test_explain_takes_the_keras2_shape_arguments_of_the_spec():
+    text = explain("LSTM(4, stateful=True, batch_input_shape=(8, 3, 1))", "None,3,1")
+    assert "Stateful: the batch size is fixed at 8" in text
+    with pytest.raises(ValueError, match="declares input shape \\(None, 3, 2\\) \\(2 features\\) "
+                                         "but --input-shape gives 1 features"):
+        explain("LSTM(4, input_shape=(3, 2))", "4,3,1")
+
+
 def test_help_and_version():
     result = _invoke(["--help"])
     assert "demo" in result.output and "explain" in result.output
