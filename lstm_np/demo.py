@@ -59,6 +59,8 @@ def walkthrough(d: dict, echo=print, engine=None) -> None:
     X, lb, months = d["trainX"], d["look_back"], d["months"]
     N, T, F = X.shape
     lo, hi = d["scaler"].data_min_[0], d["scaler"].data_max_[0]
+    echo("lstm-np demo: the classic stateful LSTM on the airline passengers, shape by shape")
+    echo("")
     echo("1. The data")
     echo(f"   airline passengers: {len(d['series'])} monthly totals (thousands), "
          f"{months[0]} to {months[-1]}")
@@ -81,9 +83,9 @@ def walkthrough(d: dict, echo=print, engine=None) -> None:
     echo("3. Many-to-one vs many-to-many (shapes computed on sample 0)")
     one = LSTM(UNITS, engine=engine, seed=0)(X[:1])
     many = LSTM(UNITS, return_sequences=True, engine=engine, seed=0)(X[:1])
-    echo(f"   LSTM({UNITS})                         {X[:1].shape} -> {one.shape}   "
+    echo(f"   LSTM({UNITS})                         {X[:1].shape} -> {str(one.shape):<10} "
          "only the last step's h: many-to-one")
-    echo(f"   LSTM({UNITS}, return_sequences=True)  {X[:1].shape} -> {many.shape}   "
+    echo(f"   LSTM({UNITS}, return_sequences=True)  {X[:1].shape} -> {str(many.shape):<10} "
          "one h per step: many-to-many")
     echo(f"   this model: LSTM({UNITS}) then Dense(1) -> (1, 1): one prediction per window")
     echo("")
@@ -93,9 +95,11 @@ def walkthrough(d: dict, echo=print, engine=None) -> None:
     echo(f"   the final (h, c) of batch k, ({BATCH_SIZE}, {UNITS}) each, is the initial "
          "state of batch k+1;")
     echo("   the windows overlap (each starts one month later), so the carried state has "
-         f"already seen {T - 1} of the {T} months: the tutorial's set-up, kept as is")
+         f"already seen {T - 1} of")
+    echo(f"   the {T} months: the tutorial's set-up, kept as is")
     echo("   the states are reset to zeros after every epoch (model.reset_states()); "
-         "gradients stop at each batch (truncated BPTT)")
+         "gradients stop at")
+    echo("   each batch (truncated BPTT)")
     echo("")
 
 
@@ -231,14 +235,16 @@ def run(out="out", epochs=100, seed=7, engine=None, progress=True, echo=print) -
     test_true = scaler.inverse_transform(d["testY"].reshape(-1, 1))
     scores = dict(train_rmse=rmse(train_true, train_pred), test_rmse=rmse(test_true, test_pred))
     echo(f"   loss (scaled MSE): first epoch {losses[0]:.5f}, last epoch {losses[-1]:.5f}")
-    echo(f"Train RMSE: {scores['train_rmse']:.2f} thousand passengers")
-    echo(f"Test RMSE: {scores['test_rmse']:.2f} thousand passengers")
+    echo("")
+    echo("6. Results (predictions scaled back to passengers)")
+    echo(f"   Train RMSE: {scores['train_rmse']:.2f} thousand passengers")
+    echo(f"   Test RMSE: {scores['test_rmse']:.2f} thousand passengers")
 
     png = None
     try:
         from .plot import plot_forecast
     except ImportError as exc:
-        echo(f"No plot: {exc}")
+        echo(f"   No plot: {exc}")
     else:
         lb = d["look_back"]
         png = os.path.join(out, "airline_forecast.png")
@@ -249,7 +255,7 @@ def run(out="out", epochs=100, seed=7, engine=None, progress=True, echo=print) -
                       title=f"Stateful LSTM(4), look_back {lb}, {epochs} epochs: "
                             f"train RMSE {scores['train_rmse']:.1f}, "
                             f"test RMSE {scores['test_rmse']:.1f}")
-        echo(f"Forecast plot written to {png}")
+        echo(f"   Forecast plot written to {png}")
     seconds = time.perf_counter() - start
     echo(f"Done in {seconds:.1f} s.")
     return dict(scores, losses=losses, png=png, seconds=seconds)

@@ -64,6 +64,20 @@ def test_demo_out_option_and_returned_scores(tmp_path):
     assert f"Test RMSE: {r['test_rmse']:.2f}" in result.output
 
 
+def test_demo_without_matplotlib_still_trains_and_says_how_to_get_the_plot(tmp_path,
+                                                                          monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    monkeypatch.delitem(sys.modules, "lstm_np.plot", raising=False)
+    lines = []
+    r = demo.run(out=str(tmp_path), epochs=1, progress=False, echo=lines.append)
+    assert r["png"] is None and not any(tmp_path.iterdir())
+    assert any("No plot:" in line and "pip install 'lstm_np[plot]'" in line for line in lines)
+    assert any("Test RMSE:" in line for line in lines)
+
+
 def test_demo_training_lowers_the_loss():
     d = demo.load()
     model = demo.build_model(seed=7)

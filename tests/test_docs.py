@@ -44,3 +44,24 @@ def test_doc_snippet_runs(code, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # snippets may write files (plots)
     exec(compile(code, "<docs snippet>", "exec"), {"__name__": "__main__"})
     assert capsys.readouterr().out, "every snippet prints what it showed"
+
+
+_NUMBER = re.compile(r"-?\d+\.\d+|-?\d+")
+
+
+def test_demo_doc_shows_what_the_demo_prints_now(tmp_path):
+    """docs/demo.md quotes the demo's output: the words must be the same and the numbers
+    equal to 1% (so a change of training code that moves the results fails here)."""
+    from lstm_np import demo
+
+    text = (DOCS / "demo.md").read_text(encoding="utf-8")
+    quoted = re.search(r"^```text\n(.*?)^```", text, re.S | re.M).group(1).splitlines()
+    lines = []
+    demo.run(out=str(tmp_path), progress=False, echo=lines.append)
+    printed = "\n".join(lines).replace(str(tmp_path), "out").splitlines()
+    printed = [line for line in printed if not line.startswith("Done in")]
+    assert len(quoted) == len(printed)
+    for q, p in zip(quoted, printed, strict=True):
+        assert _NUMBER.sub("#", q) == _NUMBER.sub("#", p), (q, p)
+        for a, b in zip(_NUMBER.findall(q), _NUMBER.findall(p), strict=True):
+            assert float(a) == pytest.approx(float(b), rel=1e-2, abs=1e-4), (q, p)
