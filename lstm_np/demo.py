@@ -15,10 +15,10 @@ variant), step for step::
         model.reset_states()
 
 :func:`walkthrough` first prints the shapes of the "Understanding Keras LSTMs" question on
-this data. :func:`build_model`, :func:`train` and :func:`predict` are the three pieces
-that a ``Sequential`` model with ``compile``/``fit``/``predict`` replaces; until then they
-are written here with the LSTM layer's own ``backward`` and ``grads``, a Dense head and
-Keras 3's Adam, so the whole training step can be read on one screen.
+this data. :func:`build_model` and :func:`train` are the two pieces that a ``Sequential``
+model with ``compile``/``fit`` replaces; here they are written with the LSTM layer's own
+``backward`` and ``grads``, a Dense head and Keras 3's Adam, so that the whole training
+step can be read on one screen.
 """
 
 from __future__ import annotations
@@ -123,6 +123,13 @@ class DenseHead:
         self.grads = [self._h.T @ dy, dy.sum(axis=0)]  # (H, 1), (1,)
         return dy @ self.kernel.T  # (B, H)
 
+    def get_weights(self):
+        return [w.copy() for w in self.weights]
+
+    def set_weights(self, weights):
+        for w, new in zip(self.weights, weights, strict=True):
+            w[...] = new  # in place: the optimizer holds these very arrays
+
 
 class Adam:
     """Keras 3's Adam (``keras/src/optimizers/adam.py``), updating arrays in place::
@@ -150,7 +157,12 @@ class Adam:
 
 
 class TutorialModel:
-    """LSTM(4, stateful) -> Dense(1), the tutorial's Sequential model, with Adam attached."""
+    """LSTM(4, stateful) -> Dense(1), the tutorial's Sequential model, with Adam attached.
+
+    It offers the part of a ``Sequential`` model the demo uses (``layers``,
+    ``get_weights``/``set_weights``, ``reset_states``, ``predict``), so that a real
+    ``Sequential`` can replace :func:`build_model` and :func:`train` and nothing else.
+    """
 
     def __init__(self, look_back=LOOK_BACK, batch_size=BATCH_SIZE, seed=7, engine=None):
         self.lstm = LSTM(UNITS, stateful=True, batch_input_shape=(batch_size, look_back, 1),
@@ -163,8 +175,25 @@ class TutorialModel:
     def __call__(self, x, training=False):
         return self.dense(self.lstm(x, training=training), training=training)  # (B, 1)
 
+    @property
+    def layers(self):
+        return [self.lstm, self.dense]
+
+    def get_weights(self):
+        return self.lstm.get_weights() + self.dense.get_weights()
+
+    def set_weights(self, weights):
+        weights = list(weights)
+        self.lstm.set_weights(weights[:-2])
+        self.dense.set_weights(weights[-2:])
+
     def reset_states(self):
         self.lstm.reset_state()
+
+    def predict(self, X, batch_size=None, verbose=0):
+        """Batches in order, the state carried between them (``model.predict``)."""
+        bs = batch_size or self.batch_size
+        return np.concatenate([self(X[s:s + bs]) for s in range(0, len(X), bs)])  # (N, 1)
 
 
 def build_model(look_back=LOOK_BACK, batch_size=BATCH_SIZE, seed=7, engine=None):
@@ -201,12 +230,6 @@ def train(model, X, y, epochs=100, progress=True) -> list[float]:
     return losses
 
 
-def predict(model, X) -> np.ndarray:
-    """``model.predict(X, batch_size)``: batches in order, the state carried between them."""
-    bs = model.batch_size
-    return np.concatenate([model(X[s:s + bs]) for s in range(0, len(X), bs)])  # (N, 1)
-
-
 def rmse(a, b) -> float:
     return float(np.sqrt(np.mean((np.ravel(a) - np.ravel(b)) ** 2)))
 
@@ -226,9 +249,9 @@ def run(out="out", epochs=100, seed=7, engine=None, progress=True, echo=print) -
     losses = train(model, d["trainX"], d["trainY"], epochs=epochs, progress=progress)
 
     scaler = d["scaler"]
-    train_pred = predict(model, d["trainX"])  # (92, 1), after reset: from zero states
-    model.reset_states()
-    test_pred = predict(model, d["testX"])  # (44, 1)
+    train_pred = model.predict(d["trainX"], batch_size=BATCH_SIZE, verbose=0)  # (92, 1)
+    model.reset_states()  # the test windows start a new pass, from zero states
+    test_pred = model.predict(d["testX"], batch_size=BATCH_SIZE, verbose=0)  # (44, 1)
     train_pred = scaler.inverse_transform(train_pred)  # (92, 1), passengers
     test_pred = scaler.inverse_transform(test_pred)  # (44, 1)
     train_true = scaler.inverse_transform(d["trainY"].reshape(-1, 1))

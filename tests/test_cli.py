@@ -86,6 +86,18 @@ def test_demo_training_lowers_the_loss():
     assert losses[-1] < 0.6 * max(losses[:2])
 
 
+def test_tutorial_model_weights_round_trip():
+    model = demo.build_model(seed=1)
+    kernel = model.dense.kernel  # the head's arrays are updated in place, never replaced
+    new = [np.full_like(w, 0.1 * (k + 1)) for k, w in enumerate(model.get_weights())]
+    model.set_weights(new)
+    for got, want in zip(model.get_weights(), new, strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert model.dense.kernel is kernel and model.dense.weights[0] is kernel
+    assert [w.shape for w in model.get_weights()] == [(1, 16), (4, 16), (16,), (4, 1), (1,)]
+    assert model.layers == [model.lstm, model.dense]
+
+
 def test_demo_rejects_bad_epochs():
     result = CliRunner().invoke(main, ["demo", "--epochs", "0"])
     assert result.exit_code == 2 and "--epochs" in result.output
@@ -110,8 +122,9 @@ def test_demo_training_equals_keras_lstm_dense_adam_step_for_step():
     ours = demo.build_model(seed=7)
     lstm, dense = keras.layers.LSTM(4, return_state=True), keras.layers.Dense(1)
     dense(lstm(X[:1])[0])
-    lstm.set_weights(ours.lstm.get_weights())
-    dense.set_weights([ours.dense.kernel.copy(), ours.dense.bias.copy()])
+    start = ours.get_weights()  # LSTM kernel, recurrent_kernel, bias; Dense kernel, bias
+    lstm.set_weights(start[:3])
+    dense.set_weights(start[3:])
     optimizer = keras.optimizers.Adam()
     variables = lstm.trainable_variables + dense.trainable_variables
     keras_losses = []
@@ -128,8 +141,7 @@ def test_demo_training_equals_keras_lstm_dense_adam_step_for_step():
         keras_losses.append(total / len(X))
     losses = demo.train(ours, X, y, epochs=3, progress=False)
     np.testing.assert_allclose(losses, keras_losses, rtol=1e-4)
-    ours_weights = ours.lstm.get_weights() + [ours.dense.kernel, ours.dense.bias]
-    for k, o in zip(variables, ours_weights, strict=True):
+    for k, o in zip(variables, ours.get_weights(), strict=True):
         np.testing.assert_allclose(o, keras.ops.convert_to_numpy(k), rtol=1e-4, atol=1e-5)
 
 
