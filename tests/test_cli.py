@@ -87,7 +87,7 @@ def test_demo_training_lowers_the_loss():
 
 
 def test_tutorial_model_weights_round_trip():
-    model = demo.build_model(seed=1)
+    model = demo.TutorialModel(seed=1)
     kernel = model.dense.kernel  # the head's arrays are updated in place, never replaced
     new = [np.full_like(w, 0.1 * (k + 1)) for k, w in enumerate(model.get_weights())]
     model.set_weights(new)
