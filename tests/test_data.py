@@ -7,6 +7,8 @@ docstring (keras/src/utils/timeseries_dataset_utils.py) and against a naive loop
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lstm_np import data, datasets
 from lstm_np.data import MinMaxScaler, create_dataset, sliding_windows, train_test_split
@@ -170,3 +172,32 @@ def test_module_exports():
     import lstm_np
 
     assert lstm_np.data is data and lstm_np.datasets is datasets
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(2, 40), features=st.integers(1, 3), length=st.integers(1, 6),
+       stride=st.integers(1, 4), rate=st.integers(1, 3), start=st.integers(0, 5),
+       trim=st.integers(0, 5), with_targets=st.booleans())
+def test_sliding_windows_equals_keras_window_arithmetic(n, features, length, stride, rate,
+                                                        start, trim, with_targets):
+    """Keras' rule, written as a loop: windows start at start_index + 0, stride, 2*stride...
+    while the last sampled point stays below end_index; the target is targets[start + p]."""
+    series = np.arange(n * features, dtype=float).reshape(n, features)
+    targets = -np.arange(n, dtype=float) if with_targets else None
+    end = n - trim
+    expected_X, expected_y, p = [], [], 0
+    while start + p + (length - 1) * rate < end:
+        expected_X.append(series[[start + p + j * rate for j in range(length)]])
+        expected_y.append(-(start + p))
+        p += stride
+    kwargs = dict(sequence_length=length, sequence_stride=stride, sampling_rate=rate,
+                  start_index=start, end_index=end)
+    if not expected_X or start >= end:
+        with pytest.raises(ValueError):
+            sliding_windows(series, targets, **kwargs)
+        return
+    out = sliding_windows(series, targets, **kwargs)
+    X, y = out if with_targets else (out, None)
+    np.testing.assert_array_equal(X, np.array(expected_X))
+    if with_targets:
+        np.testing.assert_array_equal(y, np.array(expected_y, dtype=float))
