@@ -5,7 +5,19 @@
 (1, 4)
 """
 
-from . import activations, callbacks, initializers, layers, losses, metrics, ops, optimizers, utils
+from . import (
+    activations,
+    callbacks,
+    data,
+    datasets,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    ops,
+    optimizers,
+    utils,
+)
 from .interop import from_keras, from_torch, load_keras, to_keras
 from .layers import (
     GRU,
@@ -25,10 +37,12 @@ from .layers import (
     TimeDistributed,
 )
 from .models import Input, Model, Sequential, load_model
+from .trace import Trace, trace
 
 __version__ = "0.1.0"
 __all__ = ["GRU", "LSTM", "Activation", "Bidirectional", "Dense", "Dropout", "Embedding",
            "Flatten", "Input", "InputLayer", "Layer", "Masking", "Model", "Recurrent",
-           "RepeatVector", "Sequential", "SimpleRNN", "TimeDistributed", "activations",
-           "callbacks", "from_keras", "from_torch", "initializers", "layers", "load_keras",
-           "load_model", "losses", "metrics", "ops", "optimizers", "to_keras", "utils"]
+           "RepeatVector", "Sequential", "SimpleRNN", "TimeDistributed", "Trace", "activations",
+           "callbacks", "data", "datasets", "from_keras", "from_torch", "initializers", "layers",
+           "load_keras", "load_model", "losses", "metrics", "ops", "optimizers", "to_keras",
+           "trace", "utils"]
