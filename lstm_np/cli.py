@@ -1,7 +1,10 @@
-"""The ``lstm-np`` command line: ``demo`` (the main job) and ``explain`` (shapes of a layer).
+"""The ``lstm-np`` command line: ``demo`` (the main job), ``explain`` (shapes of a layer),
+``inspect`` and ``verify`` (a saved Keras model, layer by layer against Keras).
 
     lstm-np demo [--out DIR] [--epochs N]
     lstm-np explain "LSTM(4, return_sequences=True)" --input-shape 32,3,1
+    lstm-np inspect model.keras
+    lstm-np verify model.keras --random 4 --tol 1e-5
 """
 
 from __future__ import annotations
@@ -61,3 +64,13 @@ def explain(layer_spec, input_shape):
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+def _register_interop_commands() -> None:
+    from .interop.cli import inspect_command, verify_command
+
+    main.add_command(inspect_command)
+    main.add_command(verify_command)
+
+
+_register_interop_commands()

@@ -262,10 +262,19 @@ def _read(filepath):
 
 
 def load_model(filepath, compile=True):
-    """Rebuild a model saved by ``model.save``: architecture, weights, optimizer, states."""
+    """Rebuild a model saved by ``model.save``: architecture, weights, optimizer, states.
+
+    A Keras file (``.keras`` zip or full-model HDF5) is handed to :func:`lstm_np.load_keras`,
+    so ``load_model`` opens what ``keras.models.load_model`` opens.
+    """
     from .. import optimizers
+    from ..interop import is_keras_weights_file
 
     filepath = os.fspath(filepath)
+    if is_keras_weights_file(filepath):
+        from ..interop import load_keras
+
+        return load_keras(filepath)
     data, config = _read(filepath)
     if "model" not in config:
         raise ValueError(f"{filepath} holds only weights (save_weights): build the model and "
