@@ -23,7 +23,7 @@ from ..activations import apply_scalar
 from ..config import JIT
 from ..ops.gru import gate_mask, split_bias
 from ..ops.lstm import gate_project, gate_project_backward
-from .lstm import _mask_args, _recurrent_product, _recurrent_product_backward
+from .common import _mask_args, _recurrent_product, _recurrent_product_backward
 
 
 @njit(**JIT)

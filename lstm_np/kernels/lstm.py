@@ -20,40 +20,7 @@ from numba import njit
 from ..activations import apply_scalar, derivative_scalar
 from ..config import JIT
 from ..ops.lstm import gate_project, gate_project_backward
-
-
-@njit(**JIT)
-def _recurrent_product(h, U, rdp, has_rdp):
-    """(h * rdp[g]) @ U[:, g-th quarter] for each gate g  ->  (B, 4H)."""
-    if not has_rdp:
-        return np.dot(h, U)
-    G = rdp.shape[0]
-    if G == 1:
-        return np.dot(h * rdp[0], U)
-    H4 = U.shape[1]
-    Hg = H4 // G
-    out = np.empty((h.shape[0], H4), dtype=h.dtype)
-    for g in range(G):
-        out[:, g * Hg:(g + 1) * Hg] = np.dot(h * rdp[g], np.ascontiguousarray(
-            U[:, g * Hg:(g + 1) * Hg]))
-    return out
-
-
-@njit(**JIT)
-def _recurrent_product_backward(dz, U, rdp, has_rdp):
-    """Gradient w.r.t. h of :func:`_recurrent_product`: (B, 4H) -> (B, H)."""
-    if not has_rdp:
-        return np.dot(dz, U.T)
-    G = rdp.shape[0]
-    if G == 1:
-        return np.dot(dz, U.T) * rdp[0]
-    H4 = U.shape[1]
-    Hg = H4 // G
-    out = np.zeros((dz.shape[0], U.shape[0]), dtype=dz.dtype)
-    for g in range(G):
-        Ug = np.ascontiguousarray(U[:, g * Hg:(g + 1) * Hg])
-        out += np.dot(np.ascontiguousarray(dz[:, g * Hg:(g + 1) * Hg]), Ug.T) * rdp[g]
-    return out
+from .common import _mask_args, _rdp_args, _recurrent_product, _recurrent_product_backward
 
 
 @njit(**JIT)
@@ -150,18 +117,6 @@ def _backward(d_out, dh_T, dc_T, U, z_all, c_all, cprev_all, mask, has_mask, zer
         dz_all[:, t, :] = dz
         dh = _recurrent_product_backward(dz, U, rdp, has_rdp) + dh_pass
     return dz_all, dh, dc
-
-
-def _mask_args(mask, B, T):
-    if mask is None:
-        return np.ones((B, T), dtype=np.bool_), False
-    return np.ascontiguousarray(mask, dtype=np.bool_), True
-
-
-def _rdp_args(rdp, dtype, H):
-    if rdp is None:
-        return np.ones((1, 1, H), dtype=dtype), False
-    return np.ascontiguousarray(rdp, dtype=dtype), True
 
 
 def forward(x, kernel, recurrent_kernel, bias, h0, c0, mask, zero_output_for_mask,

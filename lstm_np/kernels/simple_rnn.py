@@ -17,7 +17,7 @@ from numba import njit
 from ..activations import apply_scalar
 from ..config import JIT
 from ..ops.lstm import gate_project, gate_project_backward
-from .lstm import _mask_args, _rdp_args, _recurrent_product, _recurrent_product_backward
+from .common import _mask_args, _rdp_args, _recurrent_product, _recurrent_product_backward
 
 
 @njit(**JIT)
