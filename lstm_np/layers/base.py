@@ -138,7 +138,7 @@ class Layer:
                 f"got {len(weights)}."
             )
         new = []
-        for (n, shape), w in zip(expected, weights):
+        for (n, shape), w in zip(expected, weights, strict=True):
             w = as_float_array(w, self.dtype, what=f"weight {n!r}")
             if w.shape != shape:
                 raise ValueError(
@@ -146,7 +146,7 @@ class Layer:
                     f"Expected shapes, in order: {listing}."
                 )
             new.append(w)
-        for (n, _), w in zip(expected, new):
+        for (n, _), w in zip(expected, new, strict=True):
             # A copy: optimizers update weights in place, never the caller's arrays.
             self._weights[n] = w.copy()
 

@@ -68,7 +68,8 @@ class LSTM(Recurrent):
                 raise NotImplementedError(
                     f"{what} is not supported by lstm_np yet (got {value!r}); leave it None.")
         if implementation not in (1, 2):
-            raise ValueError(f"implementation must be 1 or 2 (as in Keras); got {implementation!r}.")
+            raise ValueError(
+                f"implementation must be 1 or 2 (as in Keras); got {implementation!r}.")
         # Keras switches to implementation 1 (one dropout mask per gate) once
         # recurrent_dropout > 0 (keras/src/layers/rnn/lstm.py, LSTMCell.__init__).
         self.implementation = 1 if self.recurrent_dropout != 0.0 else int(implementation)

@@ -165,7 +165,7 @@ class Recurrent(Layer):
                 + (f" of length {len(states)}" if isinstance(states, (list, tuple)) else "") + "."
             )
         out = []
-        for name, s in zip(self.state_names, states):
+        for name, s in zip(self.state_names, states, strict=True):
             s = as_float_array(s, self.dtype, what=f"{what} {name!r}")
             if s.shape != (batch, self.units):
                 raise ValueError(
@@ -300,7 +300,7 @@ class Recurrent(Layer):
         else:
             d_outputs[:, -1] = d_out
         d_states = [self._grad_array(p, (B, self.units), f"d{name}")
-                    for p, name in zip(parts[1:], self.state_names)]
+                    for p, name in zip(parts[1:], self.state_names, strict=False)]
         d_states += [np.zeros((B, self.units), self.dtype)
                      for _ in range(len(self.state_names) - len(d_states))]
         with np.errstate(over="ignore", invalid="ignore"):

@@ -66,9 +66,8 @@ def gate_project(v, weight, masks):
         return v @ weight
     if masks.shape[0] == 1:
         return (v * masks[0]) @ weight
-    return np.concatenate(
-        [(v * m) @ w for m, w in zip(masks, np.split(weight, len(masks), axis=1))], axis=-1
-    )
+    weights = np.split(weight, len(masks), axis=1)  # one (D, H) block per gate
+    return np.concatenate([(v * m) @ w for m, w in zip(masks, weights, strict=True)], axis=-1)
 
 
 def gate_project_backward(dz, v, weight, masks):
@@ -80,8 +79,8 @@ def gate_project_backward(dz, v, weight, masks):
         return (dz @ weight.T) * masks[0], vm.T @ dz
     dzs = np.split(dz, len(masks), axis=1)
     ws = np.split(weight, len(masks), axis=1)
-    dv = sum((g @ w.T) * m for g, w, m in zip(dzs, ws, masks))
-    dweight = np.concatenate([(v * m).T @ g for g, m in zip(dzs, masks)], axis=1)
+    dv = sum((g @ w.T) * m for g, w, m in zip(dzs, ws, masks, strict=True))
+    dweight = np.concatenate([(v * m).T @ g for g, m in zip(dzs, masks, strict=True)], axis=1)
     return dv, dweight
 
 

@@ -49,7 +49,8 @@ def scan_forward(step, x, states0, mask=None, zero_output_for_mask=False, keep=T
             output = new_states[0]
         else:
             m = mask[:, t, None]  # (B, 1)
-            new_states = [np.where(m, new, old) for new, old in zip(new_states, states)]
+            pairs = zip(new_states, states, strict=True)
+            new_states = [np.where(m, new, old) for new, old in pairs]  # carried if masked
             fallback = 0 if zero_output_for_mask else prev_output
             output = np.where(m, new_states[0], fallback)
         outputs[:, t] = output
@@ -97,9 +98,9 @@ def scan_backward(step_backward, d_outputs, d_final_states, caches, mask=None,
                 np.where(m, 0, d_output)
         dx_t, d_old, dp = step_backward(d_new, caches[t])
         if d_carried is not None:
-            d_old = [a + b for a, b in zip(d_old, d_carried)]
+            d_old = [a + b for a, b in zip(d_old, d_carried, strict=True)]
         d_states = d_old
         dx_steps[t] = dx_t
-        d_params = dp if d_params is None else [a + b for a, b in zip(d_params, dp)]
+        d_params = dp if d_params is None else [a + b for a, b in zip(d_params, dp, strict=True)]
     dx = np.stack(dx_steps, axis=1)  # (B, T, F)
     return dx, d_states, d_params
