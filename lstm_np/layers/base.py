@@ -98,6 +98,17 @@ class Layer:
             self.batch_input_shape = None
 
     # ------------------------------------------------------------------ weights
+    #: Mixed into a fixed ``seed`` for weight initialisation, so that copies made from one
+    #: configuration (Bidirectional's forward and backward halves) do not start identical.
+    _init_salt = 0
+
+    def _init_rng(self) -> np.random.Generator:
+        """The generator that draws this layer's initial weights (from ``self.seed``)."""
+        seed = getattr(self, "seed", None)
+        if seed is None:
+            return np.random.default_rng()
+        return np.random.default_rng([seed, self._init_salt] if self._init_salt else seed)
+
     def add_weight(self, name: str, shape, initializer="zeros", seed_rng=None) -> np.ndarray:
         init = initializers.get(initializer)
         rng = seed_rng if seed_rng is not None else np.random.default_rng()

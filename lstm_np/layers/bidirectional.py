@@ -50,6 +50,8 @@ def _fresh_copy(layer: Recurrent, name: str, go_backwards: bool) -> Recurrent:
     new.last_dropout_masks = (None, None)
     new.name = name
     new.go_backwards = go_backwards
+    if go_backwards:  # a fixed seed must not give both halves the same initial weights
+        new._init_salt = 1
     return new
 
 

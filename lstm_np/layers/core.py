@@ -95,7 +95,7 @@ class Dense(Layer):
         if features is None:
             raise ValueError(f"{self.name}: the last axis of the input must be known; "
                              f"got input shape {tuple(input_shape)}.")
-        rng = np.random.default_rng(self.seed)
+        rng = self._init_rng()
         self.add_weight("kernel", (int(features), self.units), self.kernel_initializer, rng)
         if self.use_bias:
             self.add_weight("bias", (self.units,), self.bias_initializer, rng)

@@ -53,7 +53,7 @@ class Embedding(Layer):
     def build(self, input_shape=None) -> None:
         if "embeddings" not in self._weights:
             self.add_weight("embeddings", (self.input_dim, self.output_dim),
-                            self.embeddings_initializer, np.random.default_rng(self.seed))
+                            self.embeddings_initializer, self._init_rng())
         self.built = True
 
     def compute_output_shape(self, input_shape):

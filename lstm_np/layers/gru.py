@@ -8,8 +8,6 @@ Keras doc: https://keras.io/api/layers/recurrent_layers/gru/
 
 from __future__ import annotations
 
-import numpy as np
-
 from .. import activations, initializers
 from ..ops.gru import gru_backward, gru_forward
 from .recurrent import Recurrent
@@ -80,7 +78,7 @@ class GRU(Recurrent):
 
     def build_cell(self, input_dim: int) -> None:
         u = self.units
-        rng = np.random.default_rng(self.seed)
+        rng = self._init_rng()
         self.add_weight("kernel", (input_dim, 3 * u), self.kernel_initializer, rng)
         self.add_weight("recurrent_kernel", (u, 3 * u), self.recurrent_initializer, rng)
         if self.use_bias:

@@ -8,8 +8,6 @@ Keras doc: https://keras.io/api/layers/recurrent_layers/lstm/
 
 from __future__ import annotations
 
-import numpy as np
-
 from .. import activations, initializers
 from ..ops.lstm import lstm_backward, lstm_forward
 from .recurrent import Recurrent
@@ -79,7 +77,7 @@ class LSTM(Recurrent):
 
     def build_cell(self, input_dim: int) -> None:
         u = self.units
-        rng = np.random.default_rng(self.seed)
+        rng = self._init_rng()
         self.add_weight("kernel", (input_dim, 4 * u), self.kernel_initializer, rng)
         self.add_weight("recurrent_kernel", (u, 4 * u), self.recurrent_initializer, rng)
         if self.use_bias:

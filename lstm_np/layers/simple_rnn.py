@@ -79,7 +79,7 @@ class SimpleRNN(Recurrent):
 
     def build_cell(self, input_dim: int) -> None:
         u = self.units
-        rng = np.random.default_rng(self.seed)
+        rng = self._init_rng()
         self.add_weight("kernel", (input_dim, u), self.kernel_initializer, rng)
         self.add_weight("recurrent_kernel", (u, u), self.recurrent_initializer, rng)
         if self.use_bias:
