@@ -428,3 +428,86 @@ def test_edge_inputs_keras_accepts(cls, engine):
 def test_minmax_scaler_ignores_nan_like_scikit_learn():
     x = np.array([[1.0], [np.nan], [3.0]])
     np.testing.assert_array_equal(D.MinMaxScaler().fit_transform(x), [[0.0], [np.nan], [1.0]])
+
+
+# ----------------------------------------------------------------------------- lstm_np.ops
+def _ops_cases():
+    from lstm_np import ops
+
+    rng = np.random.default_rng(1)
+
+    def w(*shape):
+        return rng.normal(size=shape)
+
+    B, T, F, H = 2, 3, 2, 3
+    x = rng.normal(size=(B, T, F))
+    forward = {"lstm": (ops.lstm_forward, 4), "gru": (ops.gru_forward, 3),
+               "simple_rnn": (ops.simple_rnn_forward, 1)}
+    for name, (fn, G) in forward.items():
+        for eng in ENGINES:
+            k = f"ops.{name}_forward-{eng}"
+
+            def run(*args, fn=fn, eng=eng, **kw):
+                return fn(*args, engine=eng, **kw)
+            yield from [
+                (f"{k} kernel width", lambda r=run, G=G: r(x, w(F, (G + 1) * H), w(H, G * H)),
+                 ValueError, rf"kernel must have shape \(features, {G} \* units\)"),
+                (f"{k} kernel rows", lambda r=run, G=G: r(x, w(F + 1, G * H), w(H, G * H)),
+                 ValueError, rf"= \({F}, {G * H}\); got \({F + 1}, {G * H}\)"),
+                # The numba kernels used to read past a too-narrow recurrent kernel silently.
+                (f"{k} recurrent_kernel width", lambda r=run, G=G: r(x, w(F, G * H),
+                                                                      w(H, G * H - 1)),
+                 ValueError, rf"recurrent_kernel must have shape \(units, {G} \* units\)"),
+                (f"{k} bias", lambda r=run, G=G: r(x, w(F, G * H), w(H, G * H), w(G * H + 1)),
+                 ValueError, r"bias must have shape"),
+                # ... and a wrong-batch initial state (GRU, numba) as well.
+                (f"{k} h0 batch", lambda r=run, G=G: r(x, w(F, G * H), w(H, G * H),
+                                                       h0=w(B + 1, H)), ValueError,
+                 rf"initial state must have shape \(batch, units\) = \({B}, {H}\)"),
+                (f"{k} 2-D x", lambda r=run, G=G: r(x[:, 0], w(F, G * H), w(H, G * H)),
+                 ValueError, r"x must be 3-D"),
+                (f"{k} string x", lambda r=run, G=G: r(np.full((B, T, F), "a"), w(F, G * H),
+                                                       w(H, G * H)), TypeError,
+                 r"must be numeric"),
+                (f"{k} int kernel", lambda r=run, G=G: r(x, np.ones((F, G * H), int),
+                                                         w(H, G * H)), TypeError,
+                 r"kernel must be a float32 or float64 array"),
+                (f"{k} mask shape", lambda r=run, G=G: r(x, w(F, G * H), w(H, G * H),
+                                                         mask=np.ones((B, T + 1), bool)),
+                 ValueError, rf"mask must be a boolean \(batch, timesteps\) = \({B}, {T}\)"),
+                (f"{k} dropout mask", lambda r=run, G=G: r(x, w(F, G * H), w(H, G * H),
+                                                           dropout_mask=np.ones((1, B, F + 2))),
+                 ValueError, r"dropout_mask must have shape"),
+                (f"{k} d_outputs shape", lambda r=run, G=G, fn=fn: getattr(
+                    ops, fn.__name__.replace("forward", "backward"))(
+                    np.ones((B, T, H + 1)), *([np.zeros((B, H))] * (2 if G == 4 else 1)),
+                    r(x, w(F, G * H), w(H, G * H))[-1]), ValueError,
+                 rf"d_outputs must have shape \(batch, timesteps, units\) = \({B}, {T}, {H}\)"),
+            ]
+
+
+OPS_CASES = list(_ops_cases())
+
+
+@pytest.mark.parametrize("call, exc, match", [c[1:] for c in OPS_CASES],
+                         ids=[c[0] for c in OPS_CASES])
+def test_functional_ops_check_their_arrays(call, exc, match):
+    """lstm_np.ops runs the Numba kernels on raw arrays: every shape is checked first."""
+    with pytest.raises(exc, match=match):
+        call()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_functional_ops_cast_like_keras(engine):
+    """Integer x and float32 x with float64 weights compute in the kernel's dtype (was a
+    Numba typing error)."""
+    from lstm_np import ops
+
+    rng = np.random.default_rng(2)
+    W, U = rng.normal(size=(2, 12)), rng.normal(size=(3, 12))
+    x = np.arange(12).reshape(2, 3, 2) % 3
+    ref, _, _ = ops.lstm_forward(x.astype(np.float64), W, U, engine=engine)
+    for xi in (x, x.astype(np.float32)):
+        out, _, _ = ops.lstm_forward(xi, W, U, engine=engine)
+        assert out.dtype == np.float64
+        np.testing.assert_array_equal(out, ref)
