@@ -211,6 +211,15 @@ class Trainer(DataChecks):
             raise ValueError(f"validation_split must be a fraction in [0, 1) (e.g. 0.2 keeps the "
                              f"last 20% of the samples for validation); got {validation_split!r}.")
         epochs = nb_epoch if nb_epoch is not None else epochs
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)):
+            raise TypeError(f"epochs must be an integer; got {epochs!r}.")
+        if verbose not in ("auto", 0, 1, 2):
+            raise ValueError(f"verbose must be 'auto', 0 (silent), 1 (progress bar) or 2 (one "
+                             f"line per epoch); got {verbose!r}.")
+        if validation_data is not None and (not isinstance(validation_data, (list, tuple))
+                                            or len(validation_data) not in (2, 3)):
+            raise ValueError("validation_data must be a tuple (x_val, y_val) (or (x_val, y_val, "
+                             f"sample_weight)); got {type(validation_data).__name__}.")
         xs = self._inputs_of(x)
         n = xs[0].shape[0]
         if n == 0:
