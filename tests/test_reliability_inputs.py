@@ -283,6 +283,27 @@ TRACE_CASES = [
 ]
 
 
+def _trace_array_cases():
+    import importlib
+
+    tr = importlib.import_module("lstm_np.trace")  # the module (lstm_np.trace is the function)
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(2, 3, 2))
+    return [
+        ("trace_lstm_arrays kernel", lambda: tr.trace_lstm_arrays(x, rng.normal(size=(2, 8)),
+                                                                   rng.normal(size=(3, 12))),
+         ValueError, r"trace_lstm_arrays: kernel must have shape .* = \(2, 12\); got \(2, 8\)"),
+        ("trace_gru_arrays bias", lambda: tr.trace_gru_arrays(x, rng.normal(size=(2, 9)),
+                                                               rng.normal(size=(3, 9)),
+                                                               rng.normal(size=(9,))),
+         ValueError, r"bias must have shape \(2, 9\); got \(9,\)"),
+        ("trace_simple_rnn_arrays h0", lambda: tr.trace_simple_rnn_arrays(
+            x, rng.normal(size=(2, 3)), rng.normal(size=(3, 3)), h0=np.ones((5, 3))),
+         ValueError, r"\(batch, units\) = \(2, 3\); got \(5, 3\)"),
+    ]
+
+
 def _plot_cases():
     from lstm_np import plot
 
@@ -296,7 +317,8 @@ def _plot_cases():
     ]
 
 
-CASES = [*_rnn_cases(), *LAYER_CASES, *MODEL_CASES, *DATA_CASES, *TRACE_CASES, *_plot_cases()]
+CASES = [*_rnn_cases(), *LAYER_CASES, *MODEL_CASES, *DATA_CASES, *TRACE_CASES,
+         *_trace_array_cases(), *_plot_cases()]
 
 
 @pytest.mark.parametrize("call, exc, match", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
