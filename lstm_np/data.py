@@ -14,6 +14,8 @@ Keras doc: https://keras.io/api/data_loading/timeseries/
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 
@@ -33,7 +35,7 @@ def create_dataset(dataset, look_back: int = 1):
     >>> X.tolist(), Y.tolist()
     ([[0.0, 1.0], [1.0, 2.0], [2.0, 3.0]], [2.0, 3.0, 4.0])
     """
-    dataset = np.asarray(dataset)
+    dataset = _numeric(dataset, "dataset")
     if dataset.ndim == 1:
         dataset = dataset.reshape(-1, 1)  # (N,) -> (N, 1), the tutorial's layout
     if dataset.ndim != 2:
@@ -55,6 +57,18 @@ def create_dataset(dataset, look_back: int = 1):
         dataX.append(a)
         dataY.append(dataset[i + look_back, 0])
     return np.array(dataX), np.array(dataY)
+
+
+def _numeric(x, what):
+    """``x`` as an array of numbers; strings, objects and complex values get a TypeError."""
+    try:
+        arr = np.asarray(x)
+    except ValueError as exc:  # ragged nested lists
+        raise TypeError(f"{what} must be a numeric array; could not convert it: {exc}") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{what} must be numeric (float, int or bool); got an array of dtype "
+                        f"{arr.dtype}. Convert it first, e.g. np.asarray(x, dtype='float32').")
+    return arr
 
 
 def _positive_int(name, value):
@@ -91,7 +105,7 @@ def sliding_windows(data, targets=None, sequence_length: int = 1, *, sequence_st
     >>> X.shape, X[0, :, 0].tolist(), float(y[0])
     ((5, 3, 1), [0.0, 1.0, 2.0], 3.0)
     """
-    data = np.asarray(data)
+    data = _numeric(data, "data")
     if data.ndim == 1:
         data = data[:, None]  # (N,) -> (N, 1): one feature
     if data.ndim != 2:
@@ -111,7 +125,7 @@ def sliding_windows(data, targets=None, sequence_length: int = 1, *, sequence_st
     # The same count as Keras: every window that fits entirely inside [start, end).
     num_seqs = end - start - (sequence_length - 1) * sampling_rate
     if targets is not None:
-        targets = np.asarray(targets)
+        targets = _numeric(targets, "targets")
         num_seqs = min(num_seqs, len(targets) - start)
     if num_seqs < 1:
         raise ValueError(
@@ -152,9 +166,16 @@ class MinMaxScaler:
         self.data_max_ = None
 
     def fit(self, x):
-        x = np.asarray(x, dtype=float)
-        self.data_min_ = x.min(axis=0)
-        self.data_max_ = x.max(axis=0)
+        """Learn each column's min and max; NaNs are ignored (scikit-learn's rule: missing
+        values are disregarded in fit and kept as NaN by transform)."""
+        x = _numeric(x, "MinMaxScaler.fit's x").astype(float)
+        if x.ndim not in (1, 2) or x.shape[0] == 0:
+            raise ValueError(f"MinMaxScaler.fit expects (samples,) or (samples, features) with at "
+                             f"least one sample; got shape {x.shape}.")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column: min is NaN
+            self.data_min_ = np.nanmin(x, axis=0)
+            self.data_max_ = np.nanmax(x, axis=0)
         return self
 
     def _scale(self):
@@ -164,17 +185,26 @@ class MinMaxScaler:
         lo, hi = self.feature_range
         return (hi - lo) / span, lo
 
+    def _check(self, x, what):
+        x = _numeric(x, f"MinMaxScaler.{what}'s x")
+        # One fitted column scales any shape; several must line up with the last axis.
+        if np.size(self.data_min_) != 1 and x.shape[1:] != np.shape(self.data_min_):
+            raise ValueError(f"MinMaxScaler was fitted on samples of shape "
+                             f"{np.shape(self.data_min_)} but {what} got shape {x.shape}: give "
+                             "the same columns (features) it was fitted on.")
+        return x
+
     def transform(self, x):
-        x = np.asarray(x)
         scale, lo = self._scale()
+        x = self._check(x, "transform")
         return _keep_float_dtype((x - self.data_min_) * scale + lo, x)
 
     def fit_transform(self, x):
         return self.fit(x).transform(x)
 
     def inverse_transform(self, x):
-        x = np.asarray(x)
         scale, lo = self._scale()
+        x = self._check(x, "inverse_transform")
         return _keep_float_dtype((x - lo) / scale + self.data_min_, x)
 
 
@@ -182,7 +212,8 @@ def train_test_split(series, train_fraction: float = 0.67):
     """Split a series in time (no shuffling): the first ``int(len * train_fraction)`` points
     train, the rest test, as in the tutorial (144 points -> 96 + 48)."""
     series = np.asarray(series)
-    if not 0.0 < train_fraction < 1.0:
+    if isinstance(train_fraction, bool) or not isinstance(train_fraction, (int, float, np.number)) \
+            or not 0.0 < train_fraction < 1.0:
         raise ValueError(f"train_fraction must be in (0, 1); got {train_fraction!r}.")
     n = int(len(series) * train_fraction)
     return series[:n], series[n:]

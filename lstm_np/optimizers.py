@@ -46,6 +46,11 @@ class Optimizer:
                              f"clipnorm={clipnorm}, clipvalue={clipvalue}, "
                              f"global_clipnorm={global_clipnorm}.")
         self.learning_rate = learning_rate if lr is None else lr
+        rate = self.learning_rate
+        if not callable(rate) and (isinstance(rate, bool)
+                                   or not isinstance(rate, (int, float, np.number))):
+            raise TypeError(f"learning_rate must be a number (or a schedule: a callable of the "
+                            f"step); got {rate!r}.")
         self.decay = float(decay or 0.0)
         self.weight_decay = weight_decay
         self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm

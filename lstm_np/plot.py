@@ -79,6 +79,11 @@ def plot_trace(trace, sample: int = 0, names=None, path=None, title=None):
     """Heatmaps of a :class:`lstm_np.trace.Trace`: one panel per quantity, units down,
     processing steps across, for one ``sample`` of the batch. Gates share the scale
     [0, 1]; cell and hidden states a symmetric one. Returns the Figure."""
+    from .trace import Trace
+
+    if not isinstance(trace, Trace):
+        raise TypeError(f"plot_trace takes the Trace that lstm_np.trace(layer, x) returns; got "
+                        f"{type(trace).__name__}.")
     names = [n for n in (names or trace.names) if n != "z"]  # z is 4H wide: not a heatmap
     B = trace[names[0]].shape[0]
     if not 0 <= sample < B:

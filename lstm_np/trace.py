@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import activations, layers
+from .ops.checks import check_forward
 from .ops.lstm import lstm_cell_forward
 
 
@@ -56,6 +57,9 @@ def trace_lstm_arrays(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None,
     """Trace an LSTM given as arrays (Keras layout, gates i, f, c, o); x (B, T, F) in
     processing order. Returns ``{"z", "i", "f", "c_tilde", "o", "c", "h"}``."""
     act, ract = activations.get(activation), activations.get(recurrent_activation)
+    x, kernel, recurrent_kernel, bias, (h0, c0), *_ = check_forward(
+        "trace_lstm_arrays", 4, x, kernel, recurrent_kernel, bias, [h0, c0],
+        lambda H: [(4 * H,)])
     B, T, _ = x.shape
     H = recurrent_kernel.shape[0]
     h = np.zeros((B, H), x.dtype) if h0 is None else h0  # (B, H)
@@ -88,6 +92,9 @@ def trace_gru_arrays(x, kernel, recurrent_kernel, bias=None, h0=None, activation
     Returns ``{"z", "r", "h_tilde", "h"}``.
     """
     act, ract = activations.get(activation), activations.get(recurrent_activation)
+    x, kernel, recurrent_kernel, bias, (h0,), *_ = check_forward(
+        "trace_gru_arrays", 3, x, kernel, recurrent_kernel, bias, [h0],
+        lambda H: [(2, 3 * H)] if reset_after else [(3 * H,)])
     B, T, _ = x.shape
     H = recurrent_kernel.shape[0]
     if bias is None:
@@ -117,6 +124,8 @@ def trace_simple_rnn_arrays(x, kernel, recurrent_kernel, bias=None, h0=None,
                             activation="tanh") -> dict:
     """Trace a SimpleRNN: ``z = x_t @ W + b + h_prev @ U``, ``h = φ(z)``. Returns ``{"z", "h"}``."""
     act = activations.get(activation)
+    x, kernel, recurrent_kernel, bias, (h0,), *_ = check_forward(
+        "trace_simple_rnn_arrays", 1, x, kernel, recurrent_kernel, bias, [h0], lambda H: [(H,)])
     B, T, _ = x.shape
     H = recurrent_kernel.shape[0]
     h = np.zeros((B, H), x.dtype) if h0 is None else h0  # (B, H)

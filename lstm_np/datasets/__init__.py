@@ -44,6 +44,9 @@ def airline_passengers(return_months: bool = False, dtype="float32"):
     header, body = rows[0], [r for r in rows[1:] if r]
     if header != ["Month", "Passengers"]:  # guards against a corrupted install
         raise RuntimeError(f"airline-passengers.csv has an unexpected header {header}.")
+    if np.dtype(dtype).kind != "f":
+        raise TypeError(f"dtype must be a float dtype ('float32' or 'float64'); got {dtype!r} "
+                        "(the series reaches 622, beyond small integer types).")
     months = [r[0] for r in body]
     values = np.array([float(r[1]) for r in body], dtype=dtype)  # (144,)
     return (values, months) if return_months else values

@@ -190,6 +190,14 @@ class Layer:
     def backward(self, dy):  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} has no backward pass.")
 
+    def _grad_like(self, dy, y, what="dy (the output's gradient)") -> np.ndarray:
+        """``dy`` as a float array of ``y``'s shape (the output it is the gradient of)."""
+        dy = as_float_array(dy, self.dtype, what=what)
+        if dy.shape != np.shape(y):
+            raise ValueError(f"{self.name}: {what} must have shape {np.shape(y)} (the shape of "
+                             f"what the forward pass returned); got {dy.shape}.")
+        return dy
+
     def _require_cache(self):
         if self._cache is None:
             raise RuntimeError(

@@ -121,7 +121,7 @@ class Dense(Layer):
 
     def backward(self, dy):
         x, z, y = self._require_cache()
-        dz = self.activation.vjp(np.asarray(dy, self.dtype), z, y)  # (..., units)
+        dz = self.activation.vjp(self._grad_like(dy, y), z, y)  # (..., units)
         kernel = self._weights["kernel"]
         x2 = x.reshape(-1, kernel.shape[0])
         dz2 = dz.reshape(-1, self.units)
@@ -163,7 +163,7 @@ class Activation(Layer):
     def backward(self, dy):
         x, y = self._require_cache()
         self.grads = []
-        return self.activation.vjp(np.asarray(dy, self.dtype), x, y)
+        return self.activation.vjp(self._grad_like(dy, y), x, y)
 
     def get_config(self) -> dict:
         cfg = super().get_config()
@@ -210,7 +210,7 @@ class Dropout(Layer):
     def backward(self, dy):
         scale = self._require_cache()
         self.grads = []
-        return np.asarray(dy, self.dtype) * scale
+        return as_float_array(dy, self.dtype, what="dy (the output's gradient)") * scale
 
     def get_config(self) -> dict:
         cfg = super().get_config()
@@ -303,6 +303,13 @@ class InputLayer(Layer):
         if self.batch_input_shape is None or len(self.batch_input_shape) < 2:
             raise ValueError("Input needs a shape: Input(shape=(timesteps, features)) or "
                              "Input(batch_shape=(batch, timesteps, features)).")
+        for d in self.batch_input_shape:
+            if d is not None and (isinstance(d, bool) or not isinstance(d, (int, np.integer))
+                                  or d < 0):
+                raise ValueError(
+                    f"Input shape entries must be non-negative integers or None (any size); "
+                    f"got {self.batch_input_shape}. Example: Input(shape=(timesteps, features))"
+                    " or Input(shape=(None, features)) for sequences of any length.")
         self.built = True
 
     def compute_output_shape(self, input_shape):

@@ -39,6 +39,9 @@ class Reshape(Layer):
 
     def call(self, x, mask=None, training=False):
         x = as_float_array(x, self.dtype)
+        if x.ndim == 0:
+            raise ValueError("Reshape needs a batch axis; got a scalar.")
+        self.compute_output_shape(x.shape)  # a clear error when the sizes do not agree
         self.built = True
         self._cache = x.shape if training else None
         return x.reshape(x.shape[0], *self.target_shape)
@@ -107,6 +110,7 @@ class Concatenate(Layer):
 
     def call(self, xs, mask=None, training=False):
         xs = [as_float_array(x, self.dtype) for x in xs]
+        self.compute_output_shape([x.shape for x in xs])  # a clear error on mismatched shapes
         self.built = True
         self._cache = [x.shape[self.axis] for x in xs] if training else None
         return np.concatenate(xs, axis=self.axis)

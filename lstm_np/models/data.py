@@ -30,7 +30,8 @@ class DataChecks:
     def _inputs_of(self, x, what="x"):
         xs = _as_list(x)
         if xs is None:
-            raise ValueError(f"{what} is required.")
+            raise ValueError(f"{what} is required: pass the input array(s), e.g. "
+                             "model.predict(x) with x of shape (samples, timesteps, features).")
         xs = [_as_array(a, what) for a in xs]
         if len(xs) != len(self._inputs):
             raise ValueError(f"The model has {len(self._inputs)} inputs; got {len(xs)} arrays "
@@ -43,6 +44,9 @@ class DataChecks:
                     f"{what} of shape {a.shape}. For recurrent layers the input is "
                     "(samples, timesteps, features): reshape a univariate series of windows "
                     "with x.reshape(samples, timesteps, 1).")
+        if xs[0].shape[0] == 0:
+            raise ValueError(f"{what} has 0 samples (shape {xs[0].shape}): give at least one "
+                             "sample (Keras fails on an empty input too).")
         return xs
 
     def _targets_of(self, y, n):

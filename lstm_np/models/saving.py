@@ -20,6 +20,7 @@ import json
 import os
 import tempfile
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -177,6 +178,9 @@ def _loss_from_config(cfg):
 def _write_npz(filepath, arrays) -> None:
     """np.savez to a temporary file in the same directory, then an atomic rename."""
     directory = os.path.dirname(os.path.abspath(filepath))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"Cannot save to {filepath!r}: the directory {directory!r} does "
+                                "not exist. Create it first (os.makedirs(directory)).")
     fd, tmp = tempfile.mkstemp(prefix=".lstm_np-", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -208,7 +212,7 @@ def load_weights(model, filepath) -> None:
     data, _ = _read(os.fspath(filepath))
     model._ensure_built()
     n = len(model.get_weights())
-    stored = sum(1 for k in data.files if k.startswith("weight/"))
+    stored = sum(1 for k in data if k.startswith("weight/"))
     if stored != n:
         raise ValueError(f"{filepath} holds {stored} weight arrays but the model has {n}: "
                          "it was saved from a different architecture.")
@@ -250,12 +254,23 @@ def _read(filepath):
                 raise ValueError(f"{filepath} is a Keras .keras file, not an lstm_np file: "
                                  "build the model in lstm_np and copy the weights with "
                                  "set_weights (or use lstm_np's Keras interop).")
+    if os.path.isdir(filepath):
+        raise ValueError(f"{filepath!r} is a directory; give the path of a file written by "
+                         "model.save() or model.save_weights().")
+    if not zipfile.is_zipfile(filepath):
+        raise ValueError(f"{filepath} is not a file written by lstm_np's model.save() or "
+                         "save_weights(): it is not a zip (.npz) archive (empty, truncated or "
+                         "another format). Save the model again.")
     try:
-        data = np.load(filepath, allow_pickle=False)
+        # Read every array now (the files are small): a damaged member fails here, with
+        # this message, and the file is closed whatever happens.
+        with np.load(filepath, allow_pickle=False) as npz:
+            data = {k: npz[k] for k in npz.files}
         config = json.loads(bytes(data["__config__"]).decode())
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-        raise ValueError(f"{filepath} is not a file written by lstm_np's model.save(): "
-                         f"{exc}") from None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise ValueError(f"{filepath} is not a file written by lstm_np's model.save() or "
+                         f"save_weights(), or it is damaged ({type(exc).__name__}: "
+                         f"{str(exc).split('. ')[0]}). Save the model again.") from None
     if config.get("format") != FORMAT:
         raise ValueError(f"{filepath} is not an lstm_np model file.")
     return data, config

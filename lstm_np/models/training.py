@@ -206,7 +206,20 @@ class Trainer(DataChecks):
         if x is not None:
             self._ensure_built(np.shape(_as_list(x)[0]))
         self._require_compiled("training it (fit)")
+        if not isinstance(validation_split, (int, float, np.number)) \
+                or not 0.0 <= validation_split < 1.0:
+            raise ValueError(f"validation_split must be a fraction in [0, 1) (e.g. 0.2 keeps the "
+                             f"last 20% of the samples for validation); got {validation_split!r}.")
         epochs = nb_epoch if nb_epoch is not None else epochs
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)):
+            raise TypeError(f"epochs must be an integer; got {epochs!r}.")
+        if verbose not in ("auto", 0, 1, 2):
+            raise ValueError(f"verbose must be 'auto', 0 (silent), 1 (progress bar) or 2 (one "
+                             f"line per epoch); got {verbose!r}.")
+        if validation_data is not None and (not isinstance(validation_data, (list, tuple))
+                                            or len(validation_data) not in (2, 3)):
+            raise ValueError("validation_data must be a tuple (x_val, y_val) (or (x_val, y_val, "
+                             f"sample_weight)); got {type(validation_data).__name__}.")
         xs = self._inputs_of(x)
         n = xs[0].shape[0]
         if n == 0:
@@ -307,7 +320,8 @@ class Trainer(DataChecks):
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Outputs for every sample, in batches; stateful layers carry their states on."""
-        self._ensure_built(np.shape(_as_list(x)[0]))
+        if x is not None:
+            self._ensure_built(np.shape(_as_list(x)[0]))
         xs = self._inputs_of(x)
         n = xs[0].shape[0]
         batch_size = self._batch_size(batch_size, n, "predict")
@@ -320,7 +334,8 @@ class Trainer(DataChecks):
         return result[0] if len(result) == 1 else result
 
     def predict_on_batch(self, x):
-        self._ensure_built(np.shape(_as_list(x)[0]))
+        if x is not None:
+            self._ensure_built(np.shape(_as_list(x)[0]))
         xs = self._inputs_of(x)
         outs, _ = self._run(xs, None, training=False)
         return outs[0] if len(outs) == 1 else outs

@@ -53,6 +53,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import activations
+from .checks import check_backward, check_forward
 from .lstm import gate_project, gate_project_backward
 from .recurrence import scan_backward, scan_forward
 
@@ -185,6 +186,11 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, *, reset_after=
     """
     act = activations.get(activation)
     ract = activations.get(recurrent_activation)
+    (x, kernel, recurrent_kernel, bias, (h0,), mask, dropout_mask,
+     recurrent_dropout_mask) = check_forward(
+        "gru_forward", 3, x, kernel, recurrent_kernel, bias, [h0],
+        lambda H: [(2, 3 * H)] if reset_after else [(3 * H,)], mask, dropout_mask,
+        recurrent_dropout_mask)
     B, T, _ = x.shape
     H = recurrent_kernel.shape[0]
     h0 = np.zeros((B, H), x.dtype) if h0 is None else h0
@@ -224,6 +230,7 @@ def gru_backward(d_outputs, dh_T, cache: GRUCache):
     dx (B, T, F), [dkernel, drecurrent_kernel(, dbias)], dh0 (B, H);
     dbias has the bias' own shape: (2, 3H) or (3H,).
     """
+    d_outputs, (dh_T,) = check_backward("gru_backward", cache, d_outputs, [dh_T])
     if cache.engine == "numba":
         from ..kernels import gru as kernels
 

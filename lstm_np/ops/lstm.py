@@ -36,6 +36,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import activations
+from .checks import check_backward, check_forward
 from .recurrence import scan_backward, scan_forward
 
 
@@ -142,6 +143,10 @@ def lstm_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, *, ma
     """
     act = activations.get(activation)
     ract = activations.get(recurrent_activation)
+    (x, kernel, recurrent_kernel, bias, (h0, c0), mask, dropout_mask,
+     recurrent_dropout_mask) = check_forward(
+        "lstm_forward", 4, x, kernel, recurrent_kernel, bias, [h0, c0],
+        lambda H: [(4 * H,)], mask, dropout_mask, recurrent_dropout_mask)
     B, T, _ = x.shape
     H = recurrent_kernel.shape[0]
     h0 = np.zeros((B, H), x.dtype) if h0 is None else h0
@@ -183,6 +188,7 @@ def lstm_backward(d_outputs, dh_T, dc_T, cache: LSTMCache):
     -------
     dx (B, T, F), [dkernel, drecurrent_kernel(, dbias)], (dh0, dc0)
     """
+    d_outputs, (dh_T, dc_T) = check_backward("lstm_backward", cache, d_outputs, [dh_T, dc_T])
     if cache.engine == "numba":
         from ..kernels import lstm as kernels
 

@@ -27,6 +27,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import activations
+from .checks import check_backward, check_forward
 from .lstm import gate_project, gate_project_backward
 from .recurrence import scan_backward, scan_forward
 
@@ -85,6 +86,10 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, h0=None, *, mask=
     outputs (B, T, H), h_T (B, H), cache (a :class:`SimpleRNNCache`, or None when ``keep=False``)
     """
     act = activations.get(activation)
+    (x, kernel, recurrent_kernel, bias, (h0,), mask, dropout_mask,
+     recurrent_dropout_mask) = check_forward(
+        "simple_rnn_forward", 1, x, kernel, recurrent_kernel, bias, [h0], lambda H: [(H,)],
+        mask, dropout_mask, recurrent_dropout_mask)
     B, T, _ = x.shape
     H = recurrent_kernel.shape[0]
     h0 = np.zeros((B, H), x.dtype) if h0 is None else h0
@@ -114,6 +119,7 @@ def simple_rnn_backward(d_outputs, dh_T, cache: SimpleRNNCache):
 
     Returns dx (B, T, F), [dkernel, drecurrent_kernel(, dbias)], dh0 (B, H).
     """
+    d_outputs, (dh_T,) = check_backward("simple_rnn_backward", cache, d_outputs, [dh_T])
     if cache.engine == "numba":
         from ..kernels import simple_rnn as kernels
 

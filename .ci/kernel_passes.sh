@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The kernel tests, run twice (issue 9; stumpy does the same):
+#   1. NUMBA_BOUNDSCHECK=1: every array index inside an @njit kernel is checked, so an
+#      out-of-range read or write raises IndexError instead of reading/corrupting memory.
+#      NUMBA_CACHE_DIR points at a fresh directory, so no cached kernel compiled without
+#      bounds checks is reused.
+#   2. NUMBA_DISABLE_JIT=1: the kernels run as plain Python, so coverage sees their lines
+#      and a Python exception shows the failing line.
+# The selection: every test that runs the Numba kernels (engine="numba", numba == numpy,
+# Keras cross-checks through the numba engine, golden files, the reliability tests).
+# Measured on the 2-core dev box: ~60 s bounds-checked (compiling included), ~20 s without JIT.
+# Usage: .ci/kernel_passes.sh [extra pytest args]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+
+TESTS=(
+  tests/test_lstm_engines.py
+  tests/test_lstm_backward.py
+  tests/test_lstm_keras.py
+  tests/test_gru_keras.py
+  tests/test_simple_rnn_keras.py
+  tests/test_bidirectional_keras.py
+  tests/test_golden.py
+  tests/test_gru_simple_rnn_golden.py
+  tests/test_reliability_inputs.py
+  tests/test_reliability_extremes.py
+  tests/test_reliability_properties.py
+  "tests/test_activations.py::test_numba_scalar_twins_equal_numpy"
+  "tests/test_lstm_errors.py::test_huge_inputs_give_finite_outputs_and_no_warnings"
+)
+# A renamed test file must not drop out of the selection unnoticed.
+for t in "${TESTS[@]}"; do [ -e "${t%%::*}" ] || { echo "missing: $t" >&2; exit 2; }; done
+
+cache_dir="$(mktemp -d)"
+trap 'rm -rf "$cache_dir"' EXIT
+
+echo "== kernel tests, NUMBA_BOUNDSCHECK=1 (fresh NUMBA_CACHE_DIR=$cache_dir)"
+start=$SECONDS
+NUMBA_BOUNDSCHECK=1 NUMBA_CACHE_DIR="$cache_dir" \
+  python -m pytest -q -p no:cacheprovider "${TESTS[@]}" "$@"
+echo "== bounds-checked pass: $((SECONDS - start)) s"
+
+echo "== kernel tests, NUMBA_DISABLE_JIT=1"
+start=$SECONDS
+NUMBA_DISABLE_JIT=1 python -m pytest -q -p no:cacheprovider "${TESTS[@]}" "$@"
+echo "== JIT-disabled pass: $((SECONDS - start)) s"
