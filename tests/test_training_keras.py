@@ -317,6 +317,7 @@ def test_temporal_sample_weight_with_mask_matches_keras():
 
 @pytest.mark.keras
 def test_early_stopping_and_reduce_lr_on_plateau_match_keras():
+    keras.utils.set_random_seed(12)  # unseeded initial weights plateaued too late in 2 of 9 runs
     rng, x = data(12)
     y = rng.normal(size=(N, 2)).astype("float32")
     km, om = lstm_dense(2)(KERAS), lstm_dense(2)(OURS)
