@@ -15,24 +15,22 @@ variant), step for step::
         model.reset_states()
 
 :func:`walkthrough` first prints the shapes of the "Understanding Keras LSTMs" question on
-this data. :func:`build_model` and :func:`train` are the two pieces that a ``Sequential``
-model with ``compile``/``fit`` replaces; here they are written with the LSTM layer's own
-``backward`` and ``grads``, a Dense head and Keras 3's Adam, so that the whole training
-step can be read on one screen.
+this data. :func:`build_model` is the tutorial's ``Sequential`` model and :func:`train`
+its loop of one-epoch ``fit`` calls, each followed by ``reset_states()``.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import time
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import datasets, initializers
+from . import datasets
 from .data import MinMaxScaler, create_dataset, train_test_split
-from .layers import LSTM
+from .layers import LSTM, Dense
+from .models import Sequential
 
 LOOK_BACK = 3
 BATCH_SIZE = 1
@@ -103,129 +101,31 @@ def walkthrough(d: dict, echo=print, engine=None) -> None:
     echo("")
 
 
-class DenseHead:
-    """``y = h @ kernel + bias``: Keras' Dense(1) on the LSTM output (glorot_uniform, zeros)."""
-
-    def __init__(self, units_in: int, units_out: int = 1, seed=None, dtype="float32"):
-        rng = np.random.default_rng(seed)
-        self.kernel = initializers.glorot_uniform((units_in, units_out), dtype, rng)  # (H, 1)
-        self.bias = np.zeros((units_out,), dtype)  # (1,)
-        self.weights = [self.kernel, self.bias]
-        self.grads = None
-        self._h = None
-
-    def __call__(self, h, training=False):
-        if training:
-            self._h = h  # (B, H), for backward
-        return h @ self.kernel + self.bias  # (B, 1)
-
-    def backward(self, dy):
-        self.grads = [self._h.T @ dy, dy.sum(axis=0)]  # (H, 1), (1,)
-        return dy @ self.kernel.T  # (B, H)
-
-    def get_weights(self):
-        return [w.copy() for w in self.weights]
-
-    def set_weights(self, weights):
-        for w, new in zip(self.weights, weights, strict=True):
-            w[...] = new  # in place: the optimizer holds these very arrays
-
-
-class Adam:
-    """Keras 3's Adam (``keras/src/optimizers/adam.py``), updating arrays in place::
-
-        m += (g - m)(1 - β1)     v += (g² - v)(1 - β2)
-        α = lr · sqrt(1 - β2^t) / (1 - β1^t)      w -= α · m / (sqrt(v) + ε)
-    """
-
-    def __init__(self, learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
-        self.lr, self.beta_1, self.beta_2, self.epsilon = learning_rate, beta_1, beta_2, epsilon
-        self.iterations = 0
-        self._m = self._v = None
-
-    def apply(self, grads, weights):
-        if self._m is None:
-            self._m = [np.zeros_like(w) for w in weights]
-            self._v = [np.zeros_like(w) for w in weights]
-        self.iterations += 1
-        t = self.iterations
-        alpha = self.lr * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
-        for w, g, m, v in zip(weights, grads, self._m, self._v, strict=True):
-            m += (g - m) * (1 - self.beta_1)
-            v += (g * g - v) * (1 - self.beta_2)
-            w -= (alpha * m / (np.sqrt(v) + self.epsilon)).astype(w.dtype)
-
-
-class TutorialModel:
-    """LSTM(4, stateful) -> Dense(1), the tutorial's Sequential model, with Adam attached.
-
-    It offers the part of a ``Sequential`` model the demo uses (``layers``,
-    ``get_weights``/``set_weights``, ``reset_states``, ``predict``), so that a real
-    ``Sequential`` can replace :func:`build_model` and :func:`train` and nothing else.
-    """
-
-    def __init__(self, look_back=LOOK_BACK, batch_size=BATCH_SIZE, seed=7, engine=None):
-        self.lstm = LSTM(UNITS, stateful=True, batch_input_shape=(batch_size, look_back, 1),
-                         seed=seed, engine=engine)
-        self.lstm.build((batch_size, look_back, 1))
-        self.dense = DenseHead(UNITS, 1, seed=None if seed is None else seed + 1)
-        self.optimizer = Adam()
-        self.batch_size = batch_size
-
-    def __call__(self, x, training=False):
-        return self.dense(self.lstm(x, training=training), training=training)  # (B, 1)
-
-    @property
-    def layers(self):
-        return [self.lstm, self.dense]
-
-    def get_weights(self):
-        return self.lstm.get_weights() + self.dense.get_weights()
-
-    def set_weights(self, weights):
-        weights = list(weights)
-        self.lstm.set_weights(weights[:-2])
-        self.dense.set_weights(weights[-2:])
-
-    def reset_states(self):
-        self.lstm.reset_state()
-
-    def predict(self, X, batch_size=None, verbose=0):
-        """Batches in order, the state carried between them (``model.predict``)."""
-        bs = batch_size or self.batch_size
-        return np.concatenate([self(X[s:s + bs]) for s in range(0, len(X), bs)])  # (N, 1)
-
-
 def build_model(look_back=LOOK_BACK, batch_size=BATCH_SIZE, seed=7, engine=None):
     """``Sequential([LSTM(4, batch_input_shape=(1, look_back, 1), stateful=True), Dense(1)])``
-    compiled with MSE and Adam."""
-    return TutorialModel(look_back, batch_size, seed, engine)
+    compiled with MSE and Adam, the tutorial's model."""
+    model = Sequential([
+        LSTM(UNITS, stateful=True, batch_input_shape=(batch_size, look_back, 1), seed=seed,
+             engine=engine),
+        Dense(1, seed=None if seed is None else seed + 1),
+    ])
+    model.compile(loss="mean_squared_error", optimizer="adam")
+    return model
 
 
 def train(model, X, y, epochs=100, progress=True) -> list[float]:
     """The tutorial's loop: one ordered pass over the batches per epoch, then reset_states.
 
-    Per batch: forward (the stateful LSTM starts from the previous batch's state), MSE
-    loss, backward through Dense and the LSTM (BPTT over the 3 steps), one Adam step.
-    Returns the mean training loss of each epoch.
+    ``fit(..., epochs=1, shuffle=False)`` keeps the batches in time order, so the stateful
+    LSTM starts each batch from the previous batch's final (h, c); the states are reset to
+    zeros only between epochs. Returns the mean training loss of each epoch.
     """
-    bs = model.batch_size
-    n = len(X) - len(X) % bs  # a stateful layer takes only full batches
-    weights = model.lstm.weights + model.dense.weights  # the arrays themselves: updated in place
     losses = []
     bar = tqdm(range(epochs), desc="training", unit="epoch", disable=not progress, leave=True)
     for _ in bar:
-        total = 0.0
-        for s in range(0, n, bs):
-            xb, yb = X[s:s + bs], y[s:s + bs].reshape(-1, 1)  # (bs, 3, 1), (bs, 1)
-            pred = model(xb, training=True)  # (bs, 1)
-            err = pred - yb
-            total += float(np.mean(err * err))
-            dpred = (2.0 / err.size) * err  # d mean((pred - y)^2) / d pred
-            model.lstm.backward(model.dense.backward(dpred))
-            model.optimizer.apply(model.lstm.grads + model.dense.grads, weights)
+        history = model.fit(X, y, epochs=1, batch_size=BATCH_SIZE, shuffle=False, verbose=0)
         model.reset_states()
-        losses.append(total / (n // bs))
+        losses.append(history.history["loss"][-1])
         bar.set_postfix(loss=f"{losses[-1]:.5f}")
     return losses
 

@@ -86,18 +86,6 @@ def test_demo_training_lowers_the_loss():
     assert losses[-1] < 0.6 * max(losses[:2])
 
 
-def test_tutorial_model_weights_round_trip():
-    model = demo.TutorialModel(seed=1)
-    kernel = model.dense.kernel  # the head's arrays are updated in place, never replaced
-    new = [np.full_like(w, 0.1 * (k + 1)) for k, w in enumerate(model.get_weights())]
-    model.set_weights(new)
-    for got, want in zip(model.get_weights(), new, strict=True):
-        np.testing.assert_array_equal(got, want)
-    assert model.dense.kernel is kernel and model.dense.weights[0] is kernel
-    assert [w.shape for w in model.get_weights()] == [(1, 16), (4, 16), (16,), (4, 1), (1,)]
-    assert model.layers == [model.lstm, model.dense]
-
-
 def test_demo_rejects_bad_epochs():
     result = CliRunner().invoke(main, ["demo", "--epochs", "0"])
     assert result.exit_code == 2 and "--epochs" in result.output
