@@ -70,7 +70,9 @@ class DataChecks:
         out = tuple(out_shape[1:])
         got = tuple(y.shape[1:])
         if isinstance(loss, losses_mod.SparseCategoricalCrossentropy):
-            ok = got in (out[:-1], (*out[:-1], 1))
+            ok = any(len(want) == len(got) and all(w is None or w == g
+                                                   for w, g in zip(want, got, strict=True))
+                     for want in (out[:-1], (*out[:-1], 1)))  # None: any length (e.g. time)
             want = f"{out[:-1]} (integer class ids)"
         else:
             aligned = got
