@@ -59,8 +59,8 @@ EXPECTED = {
          "decoder(encoder(x)) equals autoencoder(x): max difference 0.00e+00"],
         ["06_autoencoder.png"]),
     "07_char_text.py": (
-        ["X (180, 40) int64, Y (180, 40)", "Embedding       -> (2, 40, 16)",
-         "LSTM            -> (2, 40, 96)", "each output row sums to 1: True",
+        ["X (120, 40) int64, Y (120, 40)", "Embedding       -> (2, 40, 16)",
+         "LSTM            -> (2, 40, 64)", "each output row sums to 1: True",
          "loss LSTM:", "loss GRU:", "LSTM sample, temperature 0.3: 'we hold these truths",
          "along 'four score and seven years ago': (30, "],
         ["07_char_text.png"]),
