@@ -22,7 +22,7 @@ from several hours*: one hour alone is not enough.
 
 What the full run shows (1024 tanks, 60 epochs): the many-to-many model's error falls from
 0.057 (standardised MSE) for hour 2, predicted from one hour, to 0.002 for hours 5 and 6;
-the many-to-one model predicts hour 6 about as well (0.004). Same LSTM weights shapes, a
+the many-to-one model predicts hour 6 about as well (0.004). Same LSTM weight shapes, a
 different output per step or per sequence: which to use follows from the targets you have.
 """
 
