@@ -31,7 +31,7 @@ KJIT = dict(JIT, error_model="numpy")
 MODE_GENERIC, MODE_EXACT, MODE_FAST = 0, 1, 2
 
 
-@njit(**KJIT)
+@njit(inline='always', **KJIT)
 def cell_forward_row(z, c_prev, h_prev, c_new, h_new, cs, out, prev_out, keep_step, zero_out,
                      mode, act, ract):
     """Advance one row by one step; a masked step (``keep_step`` False) carries the state.
@@ -51,25 +51,28 @@ def cell_forward_row(z, c_prev, h_prev, c_new, h_new, cs, out, prev_out, keep_st
     if mode == MODE_FAST:
         for j in range(2 * H):
             z[j] = sigmoid32(z[j])
-        for j in range(2 * H, 3 * H):
-            z[j] = tanh32(z[j])
-        for j in range(3 * H, 4 * H):
-            z[j] = sigmoid32(z[j])
+        # range(H) plus an offset, not range(2 * H, 3 * H): LLVM does not vectorise the latter.
         for j in range(H):
-            c = z[H + j] * c_prev[j] + z[j] * z[2 * H + j]
-            tc = tanh32(c)
-            c_new[j] = c
-            cs[j] = tc
-            h = z[3 * H + j] * tc
-            h_new[j] = h
-            out[j] = h
+            z[2 * H + j] = tanh32(z[2 * H + j])
+        for j in range(H):
+            z[3 * H + j] = sigmoid32(z[3 * H + j])
+        # Four short loops, not one: each touches at most three arrays, few enough for
+        # LLVM's run-time alias checks, so each one vectorises.
+        for j in range(H):
+            c_new[j] = z[H + j] * c_prev[j] + z[j] * z[2 * H + j]
+        for j in range(H):
+            cs[j] = tanh32(c_new[j])
+        for j in range(H):
+            h_new[j] = z[3 * H + j] * cs[j]
+        for j in range(H):
+            out[j] = h_new[j]
     elif mode == MODE_EXACT:
         for j in range(2 * H):
             z[j] = apply_scalar(1, z[j])
-        for j in range(2 * H, 3 * H):
-            z[j] = apply_scalar(0, z[j])
-        for j in range(3 * H, 4 * H):
-            z[j] = apply_scalar(1, z[j])
+        for j in range(H):
+            z[2 * H + j] = apply_scalar(0, z[2 * H + j])
+        for j in range(H):
+            z[3 * H + j] = apply_scalar(1, z[3 * H + j])
         for j in range(H):
             c = z[H + j] * c_prev[j] + z[j] * z[2 * H + j]
             c_new[j] = c
@@ -88,7 +91,7 @@ def cell_forward_row(z, c_prev, h_prev, c_new, h_new, cs, out, prev_out, keep_st
             out[j] = h
 
 
-@njit(**KJIT)
+@njit(inline='always', **KJIT)
 def cell_backward_row(d_out, d_prev_out, dh, dc, dh_pass, z, cs, c_prev, dz, keep_step,
                       zero_out, mode, act, ract, one):
     """Backward of :func:`cell_forward_row` for one row.
