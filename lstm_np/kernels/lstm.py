@@ -3,235 +3,219 @@
 Private ``_...`` kernels behind two entry points, :func:`forward` and :func:`backward`,
 that :mod:`lstm_np.ops.lstm` dispatches to for ``engine="numba"``. The equations are those
 of :mod:`lstm_np.ops.lstm`, the masking rules those of :mod:`lstm_np.ops.recurrence`; the
-element-wise step is in :mod:`lstm_np.kernels.lstm_cells`.
+element-wise step is :mod:`lstm_np.kernels.lstm_cells`.
 
 Where the time goes, and what is done about it:
 
-* matrix products: every one is a direct BLAS ``?gemm`` on strided views
-  (:func:`lstm_np.kernels.blas.gemm`), accumulating in place (``z_t += h_{t-1} @ U``), so
-  nothing is copied or allocated per step. The input projection ``x @ W + b`` and the
-  weight gradients are hoisted out of the time loop;
-* batch rows are independent through the whole recurrence, so a large batch is split
-  into one chunk of rows per thread (``prange``) that runs the *entire* time loop on its
-  own, with BLAS pinned to one thread: no synchronisation per step, no two thread pools
-  fighting over two cores. Weight gradients are split by gate columns the same way;
-* transcendental functions: vectorised float32 approximations (``LSTM_NP_FAST_MATH``);
-* layout: buffers are time-major, ``(T, B, ·)``, so step ``t`` of a row chunk is one
-  contiguous block.
+* matrix products: each one is a direct BLAS ``?gemm`` on strided views
+  (:func:`lstm_np.kernels.blas.gemm`) that accumulates in place (``z_t += U^T h_{t-1}``):
+  nothing copied or allocated per step; the input projection and the weight gradients are
+  hoisted out of the time loop when a chunk has one row (one GEMM each);
+* layout: transposed and gate-major, ``z (T, 4H, nb)``, states ``(H, nb)``: one GEMM per
+  step writes all four gates, and each gate of each step is one contiguous run of H·nb
+  numbers, so the element-wise loops vectorise whatever B and H are;
+* batch rows are independent through the whole recurrence: a large batch is split into
+  row chunks that each run the *entire* time loop in their own thread (Python threads;
+  the kernels release the GIL), with BLAS on one thread: no synchronisation per step, no
+  spinning thread pools competing for the cores (see :mod:`lstm_np.kernels.threads`);
+* transcendentals: vectorised float32 approximations (``LSTM_NP_FAST_MATH``).
 
-Training cache (``steps``), per B·T·H element: gates (4) + tanh(c_t) (1) + c_{t-1} (1) +
-h_{t-1} (1) = 7 floats, plus the input: ``z (T, B, 4H)`` activated gates (pre-activations
-in the generic mode), ``cs (T, B, H)``, ``h``/``c (T+1, B, H)`` the state history.
+Training cache (``steps``), per chunk and per B·T·H element: gates (4) + tanh(c_t) (1) +
+the state history h, c (2) = 7 floats, plus the input.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from .. import config
 from . import threads
 from .blas import gemm
-from .lstm_cells import (KJIT, MODE_EXACT, MODE_FAST, MODE_GENERIC, cell_backward_row,
-                         cell_forward_row)
-
-PJIT = dict(KJIT, parallel=True)
+from .lstm_cells import KJIT, MODE_EXACT, MODE_FAST, MODE_GENERIC, cell_backward, cell_forward
 
 
 @njit(**KJIT)
-def _scale_rows(src, scale, dst):
-    """dst[r, :] = src[r, :] * scale  (scale (D,) broadcast over rows)."""
-    for r in range(src.shape[0]):
-        for k in range(src.shape[1]):
-            dst[r, k] = src[r, k] * scale[k]
+def _forward_chunk(x, W, U, bias, has_bias, mask, has_mask, zero_out, dp, has_dp, rdp,
+                   has_rdp, mode, act, ract, h0, c0, z, cs, hh, ch, out, h_T, c_T):
+    """One row chunk through all T steps.
 
-
-@njit(**KJIT)
-def _forward_rows(x, W, U, bias, has_bias, mask, has_mask, zero_out, dp, has_dp, rdp,
-                  has_rdp, mode, act, ract, z, cs, hh, ch, out, b0, b1):
-    """Rows b0:b1 through all T steps. z (T, B, 4H) out: gates; hh/ch (S, B, H) states,
-    slot ``t % S`` holds the state entering step t (S = T+1 keeps them all); cs (T or 1, B, H)."""
-    T, F = x.shape[1], x.shape[2]
+    x (nb, T, F), mask (nb, T), dp (G, nb, F), rdp (G, nb, H), h0/c0 (nb, H).
+    Out: z (T, 4H, nb) gates, cs (T or 1, H, nb), hh/ch (S, H, nb) the states (slot t % S
+    enters step t; S = T+1 keeps them all), out (nb, T, H), h_T/c_T (nb, H).
+    """
+    nb, T, F = x.shape
     H = U.shape[0]
+    H4 = 4 * H
+    n = H * nb
     S, n_cs = hh.shape[0], cs.shape[0]
     dt = z.dtype
-    one_one = np.ones(2, dt)  # gemm [alpha, beta] = [1, 1]: accumulate
-    zeros = np.zeros(H, dt)
-    # Input projection, one row (all its steps) at a time: z[:, b] = x[b] (W) + bias.
-    Gd = dp.shape[0]
-    xd = np.empty((T if has_dp else 0, F), dt)  # (T, F) dropped-out input
-    for b in range(b0, b1):
-        zb = z[:, b, :]  # (T, 4H), row stride B·4H
+    acc = np.ones(2, dt)  # gemm [alpha, beta] = [1, 1]: accumulate into C
+    for j in range(H):
+        for b in range(nb):
+            hh[0, j, b] = h0[b, j]
+            ch[0, j, b] = c0[b, j]
+    # Input projection z_t = W^T x_t + b for every step, before the sequential part.
+    for t in range(T):
+        for k in range(H4):
+            for b in range(nb):
+                z[t, k, b] = bias[k] if has_bias else 0.0
+    if not has_dp and nb == 1:
+        gemm(x[0], W, z.reshape((T, H4)), False, False, acc)  # one (T, F) @ (F, 4H)
+    elif not has_dp:
         for t in range(T):
-            for k in range(4 * H):
-                zb[t, k] = bias[k] if has_bias else 0.0
-        if not has_dp:
-            gemm(x[b], W, zb, False, False, one_one)
-        else:
-            Hg = 4 * H // Gd
+            gemm(W, x[:, t, :], z[t], True, True, acc)  # (4H, F) @ (F, nb)
+    else:
+        Gd = dp.shape[0]
+        Hd = H4 // Gd
+        xd = np.empty((nb, F), dt)  # (nb, F) dropped-out x_t
+        for t in range(T):
             for g in range(Gd):
-                _scale_rows(x[b], dp[g, b], xd)
-                gemm(xd, W[:, g * Hg:(g + 1) * Hg], zb[:, g * Hg:(g + 1) * Hg], False, False,
-                     one_one)
+                for b in range(nb):
+                    for f in range(F):
+                        xd[b, f] = x[b, t, f] * dp[g, b, f]
+                gemm(W[:, g * Hd:(g + 1) * Hd], xd, z[t, g * Hd:(g + 1) * Hd], True, True, acc)
     Gr = rdp.shape[0]
-    Hr = 4 * H // Gr
-    hr = np.empty((b1 - b0 if has_rdp else 0, H), dt)  # (nb, H) dropped-out h
+    Hr = H4 // Gr
+    hr = np.empty((H if has_rdp else 0, nb), dt)  # (H, nb) dropped-out h
     for t in range(T):
         cur, nxt = t % S, (t + 1) % S
-        zt = z[t, b0:b1]  # (nb, 4H)
         if not has_rdp:
-            gemm(hh[cur, b0:b1], U, zt, False, False, one_one)
+            gemm(U, hh[cur], z[t], True, False, acc)  # z_t += U^T h_{t-1}: (4H, H) @ (H, nb)
         else:
             for g in range(Gr):
-                for r in range(b1 - b0):
-                    for k in range(H):
-                        hr[r, k] = hh[cur, b0 + r, k] * rdp[g, b0 + r, k]
-                gemm(hr, U[:, g * Hr:(g + 1) * Hr], zt[:, g * Hr:(g + 1) * Hr], False, False,
-                     one_one)
-        for b in range(b0, b1):
-            keep_step = (not has_mask) or mask[b, t]
-            prev_out = out[b, t - 1] if t > 0 else zeros
-            cell_forward_row(z[t, b], ch[cur, b], hh[cur, b], ch[nxt, b], hh[nxt, b],
-                             cs[t % n_cs, b], out[b, t], prev_out, keep_step, zero_out, mode,
-                             act, ract)
-
-
-@njit(**PJIT)
-def _forward_parallel(n_chunks, x, W, U, bias, has_bias, mask, has_mask, zero_out, dp, has_dp,
-                      rdp, has_rdp, mode, act, ract, z, cs, hh, ch, out):
-    B = x.shape[0]
-    for k in prange(n_chunks):
-        _forward_rows(x, W, U, bias, has_bias, mask, has_mask, zero_out, dp, has_dp, rdp,
-                      has_rdp, mode, act, ract, z, cs, hh, ch, out, k * B // n_chunks,
-                      (k + 1) * B // n_chunks)
+                for j in range(H):
+                    for b in range(nb):
+                        hr[j, b] = hh[cur, j, b] * rdp[g, b, j]
+                gemm(U[:, g * Hr:(g + 1) * Hr], hr, z[t, g * Hr:(g + 1) * Hr], True, False, acc)
+        cell_forward(z[t].reshape(4 * n), ch[cur].reshape(n), ch[nxt].reshape(n),
+                     hh[nxt].reshape(n), cs[t % n_cs].reshape(n), mode, act, ract)
+        for b in range(nb):
+            if has_mask and not mask[b, t]:  # skipped step: carry the state (Keras)
+                for j in range(H):
+                    ch[nxt, j, b] = ch[cur, j, b]
+                    hh[nxt, j, b] = hh[cur, j, b]
+                    out[b, t, j] = 0.0 if (zero_out or t == 0) else out[b, t - 1, j]
+            else:
+                for j in range(H):
+                    out[b, t, j] = hh[nxt, j, b]
+    for b in range(nb):
+        for j in range(H):
+            h_T[b, j] = hh[T % S, j, b]
+            c_T[b, j] = ch[T % S, j, b]
 
 
 @njit(**KJIT)
-def _backward_rows(d_out, dh_T, dc_T, W, U, z, cs, ch, mask, has_mask, zero_out, dp, has_dp,
-                   rdp, has_rdp, mode, act, ract, dz, dx, dh0, dc0, b0, b1):
-    """BPTT for rows b0:b1: dz (T, B, 4H), dx (B, T, F), dh0/dc0 (B, H)."""
-    T, B, H4 = z.shape
-    H = H4 // 4
-    nb = b1 - b0
+def _backward_chunk(d_out, dh_T, dc_T, x, W, U, z, cs, hh, ch, mask, has_mask, zero_out, dp,
+                    has_dp, rdp, has_rdp, mode, act, ract, dz, dx, dh0, dc0, dW, dU, db):
+    """BPTT for one row chunk. Out: dz (T, 4H, nb), dx (nb, T, F), dh0/dc0 (nb, H), and this
+    chunk's share of dW (F, 4H), dU (H, 4H), db (4H,)."""
+    nb, T, F = x.shape
+    H = U.shape[0]
+    H4 = 4 * H
+    n = H * nb
     dt = z.dtype
-    one_one = np.ones(2, dt)
-    one_zero = np.zeros(2, dt)
-    one_zero[0] = 1.0
-    one = one_one[0]
-    dh = dh_T[b0:b1].copy()  # (nb, H)
-    dc = dc_T[b0:b1].copy()  # (nb, H)
-    d_prev_out = np.zeros((nb, H), dt)  # (nb, H)
-    dh_pass = np.zeros((nb, H), dt)  # (nb, H)
+    acc = np.ones(2, dt)
+    put = np.zeros(2, dt)  # gemm [alpha, beta] = [1, 0]: overwrite C
+    put[0] = 1.0
+    one = acc[0]
+    dh = np.empty((H, nb), dt)  # (H, nb)
+    dc = np.empty((H, nb), dt)  # (H, nb)
+    for j in range(H):
+        for b in range(nb):
+            dh[j, b] = dh_T[b, j]
+            dc[j, b] = dc_T[b, j]
+    dhf, dcf = dh.reshape(n), dc.reshape(n)
+    dc_new = np.empty(n, dt)
+    d_prev = np.zeros(n, dt)  # gradient handed back to the previous output by masked steps
+    d_prev_new = np.zeros(n, dt)
+    dh_pass = np.zeros((H, nb), dt)  # dh_{t-1} that bypasses dz U^T (carried state)
+    dpf = dh_pass.reshape(n)
+    d_o = np.empty(n, dt)
     Gr = rdp.shape[0]
     Hr = H4 // Gr
-    tmp = np.empty((nb if has_rdp else 0, H), dt)
+    tmp = np.empty((H if has_rdp else 0, nb), dt)
     for t in range(T - 1, -1, -1):
-        for r in range(nb):
-            b = b0 + r
-            keep_step = (not has_mask) or mask[b, t]
-            cell_backward_row(d_out[b, t], d_prev_out[r], dh[r], dc[r], dh_pass[r], z[t, b],
-                              cs[t, b], ch[t, b], dz[t, b], keep_step, zero_out, mode, act,
-                              ract, one)
-        dzt = dz[t, b0:b1]  # (nb, 4H)
-        dh[:, :] = dh_pass
+        for j in range(H):
+            for b in range(nb):
+                d_o[j * nb + b] = d_out[b, t, j]
+        dzf = dz[t].reshape(4 * n)
+        cell_backward(d_o, d_prev, dhf, dcf, z[t].reshape(4 * n), cs[t].reshape(n),
+                      ch[t].reshape(n), dzf, dc_new, mode, act, ract, one)
+        if has_mask:
+            for b in range(nb):
+                if not mask[b, t]:  # skipped step: gradients pass through it untouched
+                    for j in range(H):
+                        e = j * nb + b
+                        dpf[e] = dhf[e]
+                        d_prev_new[e] = 0.0 if zero_out else d_o[e] + d_prev[e]
+                        dc_new[e] = dcf[e]
+                        for g in range(4):
+                            dzf[g * n + e] = 0.0
+        for e in range(n):
+            dcf[e] = dc_new[e]
+            d_prev[e] = d_prev_new[e]
+            dhf[e] = dpf[e]
+        if has_mask:
+            for e in range(n):
+                dpf[e] = 0.0
+                d_prev_new[e] = 0.0
         if not has_rdp:
-            gemm(dzt, U, dh, False, True, one_one)  # dh += dz_t @ U^T
+            gemm(U, dz[t], dh, False, False, acc)  # dh_{t-1} += U dz_t: (H, 4H) @ (4H, nb)
         else:
             for g in range(Gr):
-                gemm(dzt[:, g * Hr:(g + 1) * Hr], U[:, g * Hr:(g + 1) * Hr], tmp, False, True,
-                     one_zero)
-                for r in range(nb):
-                    for k in range(H):
-                        dh[r, k] += tmp[r, k] * rdp[g, b0 + r, k]
-    dh0[b0:b1] = dh
-    dc0[b0:b1] = dc
-    # dx[b] = dz[:, b] @ W^T, through the input dropout mask(s).
+                gemm(U[:, g * Hr:(g + 1) * Hr], dz[t, g * Hr:(g + 1) * Hr], tmp, False, False,
+                     put)
+                for j in range(H):
+                    for b in range(nb):
+                        dh[j, b] += tmp[j, b] * rdp[g, b, j]
+    for b in range(nb):
+        for j in range(H):
+            dh0[b, j] = dh[j, b]
+            dc0[b, j] = dc[j, b]
+    # Parameter gradients and dx: sums over steps, after the sequential sweep.
+    for k in range(H4):
+        s = dz[0, k, 0] - dz[0, k, 0]
+        for t in range(T):
+            for b in range(nb):
+                s += dz[t, k, b]
+        db[k] = s
+    if nb == 1 and not has_dp and not has_rdp:
+        dz2 = dz.reshape((T, H4))  # (T, 4H)
+        gemm(x[0], dz2, dW, True, False, put)  # (F, T) @ (T, 4H)
+        gemm(hh.reshape((hh.shape[0], H))[:T], dz2, dU, True, False, put)  # (H, T) @ (T, 4H)
+        gemm(dz2, W, dx[0], False, True, put)  # (T, 4H) @ (4H, F)
+        return
+    dW[:, :] = 0.0
+    dU[:, :] = 0.0
     Gd = dp.shape[0]
     Hd = H4 // Gd
-    F = W.shape[0]
-    tmp_x = np.empty((T, F), dt)
-    for b in range(b0, b1):
-        if not has_dp:
-            gemm(dz[:, b], W, dx[b], False, True, one_zero)
-        else:
-            dx[b] = 0.0
-            for g in range(Gd):
-                gemm(dz[:, b, g * Hd:(g + 1) * Hd], W[:, g * Hd:(g + 1) * Hd], tmp_x, False,
-                     True, one_zero)
-                for t in range(T):
-                    for f in range(F):
-                        dx[b, t, f] += tmp_x[t, f] * dp[g, b, f]
-
-
-@njit(**KJIT)
-def _weight_grads_cols(x, hh, dz, dp, has_dp, rdp, has_rdp, dW, dU, db, g0, g1):
-    """dW, dU, db for gate columns [g0·H, g1·H): reductions over all T·B rows."""
-    T, B, H4 = dz.shape
-    H = H4 // 4
-    F = x.shape[2]
-    dt = dz.dtype
-    one_one = np.ones(2, dt)
-    one_zero = np.zeros(2, dt)
-    one_zero[0] = 1.0
-    c0, c1 = g0 * H, g1 * H
-    for k in range(c0, c1):
-        db[k] = 0.0
+    xd = np.empty((nb if has_dp else 0, F), dt)
+    hr = np.empty((H if has_rdp else 0, nb), dt)
     for t in range(T):
-        for b in range(B):
-            for k in range(c0, c1):
-                db[k] += dz[t, b, k]
-    dz2 = dz.reshape(T * B, H4)  # (T·B, 4H)
-    Gr = rdp.shape[0]
-    Hr = H4 // Gr
-    if not has_rdp:
-        hprev = hh[:T].reshape(T * B, H)  # (T·B, H)
-        gemm(hprev, dz2[:, c0:c1], dU[:, c0:c1], True, False, one_zero)
-    else:
-        hr = np.empty((T * B, H), dt)
-        for g in range(g0 * Gr // 4, max(g1 * Gr // 4, g0 * Gr // 4 + 1)):
-            lo, hi = max(g * Hr, c0), min((g + 1) * Hr, c1)
-            for t in range(T):
-                for b in range(B):
-                    for k in range(H):
-                        hr[t * B + b, k] = hh[t, b, k] * rdp[g, b, k]
-            gemm(hr, dz2[:, lo:hi], dU[:, lo:hi], True, False, one_zero)
-    Gd = dp.shape[0]
-    Hd = H4 // Gd
-    for k in range(F):
-        for j in range(c0, c1):
-            dW[k, j] = 0.0
-    xd = np.empty((T if has_dp else 0, F), dt)
-    for b in range(B):
+        dzt = dz[t]  # (4H, nb)
         if not has_dp:
-            gemm(x[b], dz[:, b, c0:c1], dW[:, c0:c1], True, False, one_one)
+            gemm(x[:, t, :], dzt, dW, True, True, acc)  # (F, nb) @ (nb, 4H)
+            gemm(dzt, W, dx[:, t, :], True, True, put)  # (nb, 4H) @ (4H, F)
         else:
-            for g in range(g0 * Gd // 4, max(g1 * Gd // 4, g0 * Gd // 4 + 1)):
-                lo, hi = max(g * Hd, c0), min((g + 1) * Hd, c1)
-                _scale_rows(x[b], dp[g, b], xd)
-                gemm(xd, dz[:, b, lo:hi], dW[:, lo:hi], True, False, one_one)
-
-
-@njit(**PJIT)
-def _backward_parallel(n_chunks, d_out, dh_T, dc_T, x, W, U, z, cs, hh, ch, mask, has_mask,
-                       zero_out, dp, has_dp, rdp, has_rdp, mode, act, ract, dz, dx, dh0, dc0,
-                       dW, dU, db):
-    B = x.shape[0]
-    for k in prange(n_chunks):
-        _backward_rows(d_out, dh_T, dc_T, W, U, z, cs, ch, mask, has_mask, zero_out, dp,
-                       has_dp, rdp, has_rdp, mode, act, ract, dz, dx, dh0, dc0,
-                       k * B // n_chunks, (k + 1) * B // n_chunks)
-    n_cols = min(n_chunks, 4)
-    for k in prange(n_cols):
-        _weight_grads_cols(x, hh, dz, dp, has_dp, rdp, has_rdp, dW, dU, db, k * 4 // n_cols,
-                           (k + 1) * 4 // n_cols)
-
-
-@njit(**KJIT)
-def _backward_serial(d_out, dh_T, dc_T, x, W, U, z, cs, hh, ch, mask, has_mask, zero_out, dp,
-                     has_dp, rdp, has_rdp, mode, act, ract, dz, dx, dh0, dc0, dW, dU, db):
-    _backward_rows(d_out, dh_T, dc_T, W, U, z, cs, ch, mask, has_mask, zero_out, dp, has_dp,
-                   rdp, has_rdp, mode, act, ract, dz, dx, dh0, dc0, 0, x.shape[0])
-    _weight_grads_cols(x, hh, dz, dp, has_dp, rdp, has_rdp, dW, dU, db, 0, 4)
+            dx[:, t, :] = 0.0
+            for g in range(Gd):
+                for b in range(nb):
+                    for f in range(F):
+                        xd[b, f] = x[b, t, f] * dp[g, b, f]
+                gemm(xd, dzt[g * Hd:(g + 1) * Hd], dW[:, g * Hd:(g + 1) * Hd], True, True, acc)
+                gemm(dzt[g * Hd:(g + 1) * Hd], W[:, g * Hd:(g + 1) * Hd], xd, True, True, put)
+                for b in range(nb):
+                    for f in range(F):
+                        dx[b, t, f] += xd[b, f] * dp[g, b, f]
+        if not has_rdp:
+            gemm(hh[t], dzt, dU, False, True, acc)  # (H, nb) @ (nb, 4H)
+        else:
+            for g in range(Gr):
+                for j in range(H):
+                    for b in range(nb):
+                        hr[j, b] = hh[t, j, b] * rdp[g, b, j]
+                gemm(hr, dzt[g * Hr:(g + 1) * Hr], dU[:, g * Hr:(g + 1) * Hr], False, True, acc)
 
 
 # ----------------------------------------------------------------------------- entry points
@@ -246,42 +230,52 @@ def _mode(act_id, ract_id, dtype):
     return MODE_FAST if (config.FAST_MATH and dtype == np.float32) else MODE_EXACT
 
 
+def _rows(a, b0, b1, axis=0):
+    """Rows b0:b1 of a per-sample array as a contiguous block (a copy only when needed)."""
+    if a.shape[axis] == 1 and axis == 0 and b1 - b0 != 1:  # a dummy (no mask)
+        return a
+    return np.ascontiguousarray(a[b0:b1] if axis == 0 else a[:, b0:b1])
+
+
 def forward(x, kernel, recurrent_kernel, bias, h0, c0, mask, zero_output_for_mask,
             dropout_mask, recurrent_dropout_mask, act_id, ract_id, keep):
     """Entry point used by :func:`lstm_np.ops.lstm.lstm_forward` for ``engine="numba"``."""
     dt = x.dtype
     B, T, F = x.shape
     H = recurrent_kernel.shape[0]
+    x = np.ascontiguousarray(x)
     W = np.ascontiguousarray(kernel, dtype=dt)
     U = np.ascontiguousarray(recurrent_kernel, dtype=dt)
     has_bias = bias is not None
     b = np.ascontiguousarray(bias, dtype=dt) if has_bias else U[0]
-    has_mask = mask is not None
+    h0 = np.ascontiguousarray(h0, dtype=dt)
+    c0 = np.ascontiguousarray(c0, dtype=dt)
+    has_mask, has_dp, has_rdp = mask is not None, dropout_mask is not None, \
+        recurrent_dropout_mask is not None
     m = np.ascontiguousarray(mask, dtype=np.bool_) if has_mask else _NO_MASK
     nd = _NO_DROP[dt]
-    dp = nd if dropout_mask is None else np.ascontiguousarray(dropout_mask, dtype=dt)
-    rdp = nd if recurrent_dropout_mask is None else \
-        np.ascontiguousarray(recurrent_dropout_mask, dtype=dt)
+    dp = np.asarray(dropout_mask, dtype=dt) if has_dp else nd
+    rdp = np.asarray(recurrent_dropout_mask, dtype=dt) if has_rdp else nd
+    mode = _mode(act_id, ract_id, dt)
+    zero_out = bool(zero_output_for_mask)
     S = T + 1 if keep else 2
-    z = np.empty((T, B, 4 * H), dt)  # (T, B, 4H)
-    cs = np.empty((T if keep else 1, B, H), dt)  # (T, B, H)
-    hh = np.empty((S, B, H), dt)  # (S, B, H)
-    ch = np.empty((S, B, H), dt)  # (S, B, H)
-    hh[0] = h0
-    ch[0] = c0
     out = np.empty((B, T, H), dt)  # (B, T, H)
-    args = (np.ascontiguousarray(x), W, U, b, has_bias, m, has_mask, bool(zero_output_for_mask),
-            dp, dropout_mask is not None, rdp, recurrent_dropout_mask is not None,
-            _mode(act_id, ract_id, dt), act_id, ract_id, z, cs, hh, ch, out)
-    n = threads.n_chunks(B, T * B * H * 4 * (H + F))
-    if n > 1:
-        with threads.blas_single_thread():
-            _forward_parallel(n, *args)
-    else:
-        _forward_rows(*args, 0, B)
-    h, c = hh[T % S].copy(), ch[T % S].copy()
-    steps = dict(z=z, cs=cs, h=hh, c=ch) if keep else None
-    return out, h, c, steps
+    h_T = np.empty((B, H), dt)
+    c_T = np.empty((B, H), dt)
+    jobs, chunks = [], []
+    for b0, b1 in threads.split(B, T * B * H * 4 * (H + F)):
+        nb = b1 - b0
+        z = np.empty((T, 4 * H, nb), dt)  # (T, 4H, nb)
+        cs = np.empty((T if keep else 1, H, nb), dt)  # (T, H, nb)
+        hh = np.empty((S, H, nb), dt)  # (S, H, nb)
+        ch = np.empty((S, H, nb), dt)  # (S, H, nb)
+        chunks.append((b0, b1, z, cs, hh, ch))
+        jobs.append((x[b0:b1], W, U, b, has_bias, _rows(m, b0, b1) if has_mask else m,
+                     has_mask, zero_out, _rows(dp, b0, b1, 1) if has_dp else dp, has_dp,
+                     _rows(rdp, b0, b1, 1) if has_rdp else rdp, has_rdp, mode, act_id, ract_id,
+                     h0[b0:b1], c0[b0:b1], z, cs, hh, ch, out[b0:b1], h_T[b0:b1], c_T[b0:b1]))
+    threads.run(_forward_chunk, jobs)
+    return out, h_T, c_T, (chunks if keep else None)
 
 
 def backward(d_outputs, dh_T, dc_T, cache):
@@ -290,31 +284,37 @@ def backward(d_outputs, dh_T, dc_T, cache):
     dt = x.dtype
     B, T, F = x.shape
     H = cache.recurrent_kernel.shape[0]
-    s = cache.steps
     W = np.ascontiguousarray(cache.kernel, dtype=dt)
     U = np.ascontiguousarray(cache.recurrent_kernel, dtype=dt)
     has_mask = cache.mask is not None
     m = np.ascontiguousarray(cache.mask, dtype=np.bool_) if has_mask else _NO_MASK
     nd = _NO_DROP[dt]
-    dp_m, rdp_m = cache.dropout_mask, cache.recurrent_dropout_mask
-    dp = nd if dp_m is None else np.ascontiguousarray(dp_m, dtype=dt)
-    rdp = nd if rdp_m is None else np.ascontiguousarray(rdp_m, dtype=dt)
+    has_dp = cache.dropout_mask is not None
+    has_rdp = cache.recurrent_dropout_mask is not None
+    dp = np.asarray(cache.dropout_mask, dtype=dt) if has_dp else nd
+    rdp = np.asarray(cache.recurrent_dropout_mask, dtype=dt) if has_rdp else nd
     act, ract = cache.activation.id, cache.recurrent_activation.id
-    dz = np.empty((T, B, 4 * H), dt)  # (T, B, 4H)
+    mode = _mode(act, ract, dt)
+    zero_out = bool(cache.zero_output_for_mask)
+    d_outputs = np.ascontiguousarray(d_outputs, dtype=dt)
+    dh_T = np.ascontiguousarray(dh_T, dtype=dt)
+    dc_T = np.ascontiguousarray(dc_T, dtype=dt)
     dx = np.empty((B, T, F), dt)  # (B, T, F)
     dh0 = np.empty((B, H), dt)
     dc0 = np.empty((B, H), dt)
-    dW = np.empty((F, 4 * H), dt)
-    dU = np.empty((H, 4 * H), dt)
-    db = np.empty(4 * H, dt)
-    args = (np.ascontiguousarray(d_outputs, dtype=dt), np.ascontiguousarray(dh_T, dtype=dt),
-            np.ascontiguousarray(dc_T, dtype=dt), x, W, U, s["z"], s["cs"], s["h"], s["c"], m,
-            has_mask, bool(cache.zero_output_for_mask), dp, dp_m is not None, rdp,
-            rdp_m is not None, _mode(act, ract, dt), act, ract, dz, dx, dh0, dc0, dW, dU, db)
-    n = threads.n_chunks(B, T * B * H * 4 * (H + F))
-    if n > 1:
-        with threads.blas_single_thread():
-            _backward_parallel(n, *args)
-    else:
-        _backward_serial(*args)
+    jobs, grads = [], []
+    for b0, b1, z, cs, hh, ch in cache.steps:
+        g = (np.empty((F, 4 * H), dt), np.empty((H, 4 * H), dt), np.empty(4 * H, dt))
+        grads.append(g)
+        jobs.append((d_outputs[b0:b1], dh_T[b0:b1], dc_T[b0:b1], x[b0:b1], W, U, z, cs, hh, ch,
+                     _rows(m, b0, b1) if has_mask else m, has_mask, zero_out,
+                     _rows(dp, b0, b1, 1) if has_dp else dp, has_dp,
+                     _rows(rdp, b0, b1, 1) if has_rdp else rdp, has_rdp, mode, act, ract,
+                     np.empty_like(z), dx[b0:b1], dh0[b0:b1], dc0[b0:b1], *g))
+    threads.run(_backward_chunk, jobs)
+    dW, dU, db = grads[0]
+    for g in grads[1:]:
+        dW += g[0]
+        dU += g[1]
+        db += g[2]
     return dx, dW, dU, db, dh0, dc0

@@ -1,26 +1,33 @@
-"""Threads for the kernels: how many row chunks to run, and BLAS pinned to one thread.
+"""Threads for the kernels: how a batch is split into row chunks, and how they are run.
 
-A large batch is split into row chunks that run the whole time loop each on its own
-Numba thread (``prange``). Inside those threads every GEMM must run on the calling thread:
-an OpenBLAS call that tried to use its own pool from two threads at once would queue
-behind a lock, and its spinning workers would steal the two cores this code runs on. So
-around a parallel kernel, SciPy's OpenBLAS (the one Numba's BLAS calls reach) is set to
-one thread and restored afterwards. Where that library cannot be found (SciPy built on
-another BLAS) the kernels stay serial and leave BLAS's threads alone.
+Batch rows never interact in a recurrence, so a large batch is split into one chunk of
+rows per thread, and each chunk runs the *whole* time loop on its own (the kernels release
+the GIL). The threads are plain Python threads, which sleep when idle: an OpenMP or TBB
+pool would spin between calls, and on a 2-core machine a spinning pool (ours, BLAS's,
+or PyTorch's in the same process) steals the cores the other needs.
+
+Inside the chunks every GEMM must run on its calling thread: an OpenBLAS call that used
+its own pool from two threads at once would queue behind a lock. So around a parallel
+run, SciPy's OpenBLAS (the library Numba's BLAS calls reach) is set to one thread and
+restored afterwards. Where that library cannot be found (SciPy on another BLAS) the
+kernels stay serial and leave BLAS alone.
+
+The number of threads is Numba's (``NUMBA_NUM_THREADS``, ``numba.set_num_threads``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import glob
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numba
 
-#: Below this many multiply-adds per call a parallel launch costs more than it saves.
-MIN_PARALLEL_WORK = 2_000_000
-#: Rows per chunk at least (a GEMM with fewer rows wastes the SIMD register blocks).
+#: Below this many multiply-adds per call a second thread costs more than it saves.
+MIN_PARALLEL_WORK = 4_000_000
+#: Rows per chunk at least (fewer rows waste the GEMM's register blocks).
 MIN_ROWS = 8
 
 
@@ -46,24 +53,39 @@ def _find_openblas():
 
 
 _OPENBLAS = _find_openblas()
+_pool: ThreadPoolExecutor | None = None
+_pool_size = 0
+_lock = threading.Lock()
 
 
-def n_chunks(batch: int, work: int) -> int:
-    """How many row chunks (threads) to split a call of ``work`` multiply-adds into."""
-    if _OPENBLAS is None or work < MIN_PARALLEL_WORK:
-        return 1
-    return max(1, min(numba.get_num_threads(), batch // MIN_ROWS))
+def split(batch: int, work: int) -> list[tuple[int, int]]:
+    """Row ranges ``[(b0, b1), ...]`` for a call of ``work`` multiply-adds."""
+    n = 1
+    if _OPENBLAS is not None and work >= MIN_PARALLEL_WORK:
+        n = max(1, min(numba.get_num_threads(), batch // MIN_ROWS))
+    return [(k * batch // n, (k + 1) * batch // n) for k in range(n)]
 
 
-@contextlib.contextmanager
-def blas_single_thread():
-    """Run the body with SciPy's OpenBLAS on one thread, then restore its setting."""
-    get, put = _OPENBLAS
-    before = get()
-    if before != 1:
-        put(1)
-    try:
-        yield
-    finally:
+def run(kernel, jobs) -> None:
+    """``kernel(*args)`` for every args tuple in ``jobs``, the first on this thread."""
+    if len(jobs) == 1:
+        kernel(*jobs[0])
+        return
+    global _pool, _pool_size
+    with _lock:
+        if _pool is None or _pool_size < len(jobs) - 1:
+            _pool = ThreadPoolExecutor(len(jobs) - 1, thread_name_prefix="lstm_np")
+            _pool_size = len(jobs) - 1
+        pool = _pool
+        get, put = _OPENBLAS
+        before = get()
         if before != 1:
-            put(before)
+            put(1)
+        try:
+            futures = [pool.submit(kernel, *args) for args in jobs[1:]]
+            kernel(*jobs[0])
+            for f in futures:
+                f.result()
+        finally:
+            if before != 1:
+                put(before)
