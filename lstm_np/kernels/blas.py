@@ -29,6 +29,24 @@ _xxgemm = types.ExternalFunction("numba_xxgemm", types.intc(
 _N, _T = ord("n"), ord("t")
 
 
+#: Below this many multiply-adds a plain loop beats the BLAS call's fixed cost (~0.1 µs).
+SMALL = 512
+
+
+@njit(**JIT)
+def _small_gemm(a, b, c, trans_a, trans_b, alpha, beta):
+    M, N = c.shape
+    K = a.shape[0] if trans_a else a.shape[1]
+    zero = alpha * 0  # in the dtype; beta == 0 never reads C (it may hold NaN), as BLAS
+    for i in range(M):
+        for j in range(N):
+            s = zero if beta == 0 else c[i, j] * beta
+            acc = zero
+            for k in range(K):
+                acc += (a[k, i] if trans_a else a[i, k]) * (b[j, k] if trans_b else b[k, j])
+            c[i, j] = s + alpha * acc
+
+
 @njit(**JIT)
 def gemm(a, b, c, trans_a, trans_b, scalars):
     """``c = scalars[0] * op(a) @ op(b) + scalars[1] * c`` on row-major 2-D views.
@@ -41,6 +59,9 @@ def gemm(a, b, c, trans_a, trans_b, scalars):
     M, N = c.shape
     K = a.shape[0] if trans_a else a.shape[1]
     if M == 0 or N == 0:
+        return
+    if M * N * K <= SMALL:
+        _small_gemm(a, b, c, trans_a, trans_b, scalars[0], scalars[1])
         return
     size = a.itemsize
     lda = max(a.strides[0] // size, 1)

@@ -218,6 +218,43 @@ def _backward_chunk(d_out, dh_T, dc_T, x, W, U, z, cs, hh, ch, mask, has_mask, z
                 gemm(hr, dzt[g * Hr:(g + 1) * Hr], dU[:, g * Hr:(g + 1) * Hr], False, True, acc)
 
 
+@njit(**KJIT)
+def _forward_simple(x, W, U, bias, has_bias, h0, c0, mode, act, ract, out, h_T, c_T, z, cs, hh,
+                    ch):
+    """The common call (no mask, no dropout, one chunk) with few arguments: at batch 1 the
+    call itself is what costs most (Numba unboxes every argument, and boxing a returned
+    array unpickles its dtype, so outputs come in preallocated and nothing is returned).
+    Inference passes z, cs, hh, ch as None and they are allocated here."""
+    nb, T, F = x.shape
+    H = U.shape[0]
+    dt = x.dtype
+    if z is None:  # one allocation, four views: at batch 1 each allocation counts
+        n = H * nb
+        buf = np.empty(T * 4 * n + 5 * n, dt)
+        z2 = buf[:T * 4 * n].reshape((T, 4 * H, nb))  # (T, 4H, nb)
+        cs2 = buf[T * 4 * n:T * 4 * n + n].reshape((1, H, nb))
+        hh2 = buf[T * 4 * n + n:T * 4 * n + 3 * n].reshape((2, H, nb))  # ping-pong
+        ch2 = buf[T * 4 * n + 3 * n:].reshape((2, H, nb))
+    else:
+        z2, cs2, hh2, ch2 = z, cs, hh, ch
+    no_mask = np.ones((1, 1), np.bool_)
+    no_drop = np.ones((1, 1, 1), dt)
+    _forward_chunk(x, W, U, bias, has_bias, no_mask, False, False, no_drop, False, no_drop,
+                   False, mode, act, ract, h0, c0, z2, cs2, hh2, ch2, out, h_T, c_T)
+
+
+@njit(**KJIT)
+def _backward_simple(d_out, dh_T, dc_T, x, W, U, z, cs, hh, ch, mode, act, ract, dx, dh0, dc0,
+                     dW, dU, db):
+    """Backward of :func:`_forward_simple`, results into the given arrays."""
+    dt = x.dtype
+    no_mask = np.ones((1, 1), np.bool_)
+    no_drop = np.ones((1, 1, 1), dt)
+    _backward_chunk(d_out, dh_T, dc_T, x, W, U, z, cs, hh, ch, no_mask, False, False, no_drop,
+                    False, no_drop, False, mode, act, ract, np.empty_like(z), dx, dh0, dc0, dW,
+                    dU, db)
+
+
 # ----------------------------------------------------------------------------- entry points
 
 _NO_MASK = np.ones((1, 1), dtype=np.bool_)
@@ -227,7 +264,7 @@ _NO_DROP = {np.dtype(d): np.ones((1, 1, 1), dtype=d) for d in ("float32", "float
 def _mode(act_id, ract_id, dtype):
     if act_id != 0 or ract_id != 1:
         return MODE_GENERIC
-    return MODE_FAST if (config.FAST_MATH and dtype == np.float32) else MODE_EXACT
+    return MODE_FAST if (config.FAST_MATH and dtype.itemsize == 4) else MODE_EXACT
 
 
 def _rows(a, b0, b1, axis=0):
@@ -250,20 +287,37 @@ def forward(x, kernel, recurrent_kernel, bias, h0, c0, mask, zero_output_for_mas
     b = np.ascontiguousarray(bias, dtype=dt) if has_bias else U[0]
     h0 = np.ascontiguousarray(h0, dtype=dt)
     c0 = np.ascontiguousarray(c0, dtype=dt)
+    mode = _mode(act_id, ract_id, dt)
+    work = T * B * H * 4 * (H + F)
+    if mask is None and dropout_mask is None and recurrent_dropout_mask is None \
+            and len(threads.split(B, work)) == 1:
+        out = np.empty((B, T, H), dt)  # (B, T, H)
+        h_T = np.empty((B, H), dt)
+        c_T = np.empty((B, H), dt)
+        if not keep:
+            _forward_simple(x, W, U, b, has_bias, h0, c0, mode, act_id, ract_id, out, h_T, c_T,
+                            None, None, None, None)
+            return out, h_T, c_T, None
+        z = np.empty((T, 4 * H, B), dt)  # (T, 4H, B)
+        cs = np.empty((T, H, B), dt)  # (T, H, B)
+        hh = np.empty((T + 1, H, B), dt)  # (T+1, H, B)
+        ch = np.empty((T + 1, H, B), dt)  # (T+1, H, B)
+        _forward_simple(x, W, U, b, has_bias, h0, c0, mode, act_id, ract_id, out, h_T, c_T, z,
+                        cs, hh, ch)
+        return out, h_T, c_T, [(0, B, z, cs, hh, ch)]
     has_mask, has_dp, has_rdp = mask is not None, dropout_mask is not None, \
         recurrent_dropout_mask is not None
     m = np.ascontiguousarray(mask, dtype=np.bool_) if has_mask else _NO_MASK
     nd = _NO_DROP[dt]
     dp = np.asarray(dropout_mask, dtype=dt) if has_dp else nd
     rdp = np.asarray(recurrent_dropout_mask, dtype=dt) if has_rdp else nd
-    mode = _mode(act_id, ract_id, dt)
     zero_out = bool(zero_output_for_mask)
     S = T + 1 if keep else 2
     out = np.empty((B, T, H), dt)  # (B, T, H)
     h_T = np.empty((B, H), dt)
     c_T = np.empty((B, H), dt)
     jobs, chunks = [], []
-    for b0, b1 in threads.split(B, T * B * H * 4 * (H + F)):
+    for b0, b1 in threads.split(B, work):
         nb = b1 - b0
         z = np.empty((T, 4 * H, nb), dt)  # (T, 4H, nb)
         cs = np.empty((T if keep else 1, H, nb), dt)  # (T, H, nb)
@@ -302,6 +356,12 @@ def backward(d_outputs, dh_T, dc_T, cache):
     dx = np.empty((B, T, F), dt)  # (B, T, F)
     dh0 = np.empty((B, H), dt)
     dc0 = np.empty((B, H), dt)
+    if not (has_mask or has_dp or has_rdp) and len(cache.steps) == 1:
+        _, _, z, cs, hh, ch = cache.steps[0]
+        dW, dU, db = np.empty((F, 4 * H), dt), np.empty((H, 4 * H), dt), np.empty(4 * H, dt)
+        _backward_simple(d_outputs, dh_T, dc_T, x, W, U, z, cs, hh, ch, mode, act, ract, dx,
+                         dh0, dc0, dW, dU, db)
+        return dx, dW, dU, db, dh0, dc0
     jobs, grads = [], []
     for b0, b1, z, cs, hh, ch in cache.steps:
         g = (np.empty((F, 4 * H), dt), np.empty((H, 4 * H), dt), np.empty(4 * H, dt))

@@ -60,9 +60,9 @@ _lock = threading.Lock()
 
 def split(batch: int, work: int) -> list[tuple[int, int]]:
     """Row ranges ``[(b0, b1), ...]`` for a call of ``work`` multiply-adds."""
-    n = 1
-    if _OPENBLAS is not None and work >= MIN_PARALLEL_WORK:
-        n = max(1, min(numba.get_num_threads(), batch // MIN_ROWS))
+    if work < MIN_PARALLEL_WORK or batch < 2 * MIN_ROWS or _OPENBLAS is None:
+        return [(0, batch)]
+    n = max(1, min(numba.get_num_threads(), batch // MIN_ROWS))
     return [(k * batch // n, (k + 1) * batch // n) for k in range(n)]
 
 
