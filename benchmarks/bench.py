@@ -1,6 +1,6 @@
 """Benchmark lstm_np against PyTorch CPU and Keras 3: one command, one table.
 
-    python benchmarks/bench.py                # grid + sweep, 2 threads, results in benchmarks/results/
+    python benchmarks/bench.py                # grid + sweep, 2 threads -> benchmarks/results/
     python benchmarks/bench.py --threads 1    # everything single-threaded
     python benchmarks/bench.py --tiny         # seconds: the CI smoke run (no timing claims)
 
@@ -308,7 +308,7 @@ def plot(report, names, path):
         return
     rows = [r for r in report["results"] if r["config"].startswith("sweep")] or report["results"]
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-    for ax, mode in zip(axes, MODES):
+    for ax, mode in zip(axes, MODES, strict=True):
         sel = [r for r in rows if r["mode"] == mode]
         labels = [r["config"].replace("sweep ", "") for r in sel]
         for name in names:

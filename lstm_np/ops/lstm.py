@@ -38,7 +38,6 @@ import numpy as np
 from .. import activations
 from .recurrence import scan_backward, scan_forward
 
-
 _KERNELS = None
 
 
