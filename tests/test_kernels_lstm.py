@@ -185,3 +185,24 @@ def test_threads_restore_blas_setting(monkeypatch):
     seen = []
     threads.run(lambda: seen.append(get()), [(), ()])
     assert seen == [1, 1] and get() == before
+
+
+def test_scratch_buffers_reused_safely(monkeypatch, chunking):
+    """Inference and backward reuse big internal buffers between calls: results of one call
+    must not change when the next call runs, and must stay right."""
+    from lstm_np.kernels import lstm as kernels
+
+    monkeypatch.setattr(kernels, "_SCRATCH_MIN_BYTES", 0)
+    c1 = _case("float64", 12, 6, 3, 5, False, 0, 0, seed=4)
+    c2 = _case("float64", 12, 6, 3, 5, False, 0, 0, seed=5)
+    args = lambda c: (c["x"], c["W"], c["U"], c["b"], c["h0"], c["c0"])  # noqa: E731
+    first = lstm_forward(*args(c1), engine="numba", keep=False)
+    snapshot = [first[0].copy(), first[1][0].copy()]
+    lstm_forward(*args(c2), engine="numba", keep=False)
+    np.testing.assert_array_equal(first[0], snapshot[0])
+    np.testing.assert_array_equal(first[1][0], snapshot[1])
+    want = lstm_forward(*args(c1), engine="numpy", keep=False)
+    np.testing.assert_allclose(first[0], want[0], rtol=1e-12, atol=1e-12)
+    g1, g2 = _run(c1, "numba"), _run(c2, "numba")
+    _assert_close(g1, _run(c1, "numpy"), 1e-12)
+    _assert_close(g2, _run(c2, "numpy"), 1e-12)

@@ -26,6 +26,8 @@ the state history h, c (2) = 7 floats, plus the input.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 from numba import njit
 
@@ -244,21 +246,40 @@ def _forward_simple(x, W, U, bias, has_bias, h0, c0, mode, act, ract, out, h_T, 
 
 
 @njit(**KJIT)
-def _backward_simple(d_out, dh_T, dc_T, x, W, U, z, cs, hh, ch, mode, act, ract, dx, dh0, dc0,
-                     dW, dU, db):
+def _backward_simple(d_out, dh_T, dc_T, x, W, U, z, cs, hh, ch, mode, act, ract, dz, dx, dh0,
+                     dc0, dW, dU, db):
     """Backward of :func:`_forward_simple`, results into the given arrays."""
     dt = x.dtype
     no_mask = np.ones((1, 1), np.bool_)
     no_drop = np.ones((1, 1, 1), dt)
     _backward_chunk(d_out, dh_T, dc_T, x, W, U, z, cs, hh, ch, no_mask, False, False, no_drop,
-                    False, no_drop, False, mode, act, ract, np.empty_like(z), dx, dh0, dc0, dW,
-                    dU, db)
+                    False, no_drop, False, mode, act, ract, dz, dx, dh0, dc0, dW, dU, db)
 
 
 # ----------------------------------------------------------------------------- entry points
 
 _NO_MASK = np.ones((1, 1), dtype=np.bool_)
 _NO_DROP = {np.dtype(d): np.ones((1, 1, 1), dtype=d) for d in ("float32", "float64")}
+
+
+#: Buffers that never leave a call (inference gates, backward dz) are kept per thread and
+#: reused from this size on: a fresh 100 MB array costs ~11 ms of page faults per call.
+_SCRATCH_MIN_BYTES = 1 << 20
+_local = threading.local()
+
+
+def _scratch(tag, chunk, shape, dt):
+    """A reusable (per thread, per tag and chunk) buffer of ``shape``, or a fresh one when
+    small. The memory stays held between calls: that is the point."""
+    size = int(np.prod(shape))
+    if size * dt.itemsize < _SCRATCH_MIN_BYTES:
+        return np.empty(shape, dt)
+    pool = _local.__dict__.setdefault("pool", {})
+    key = (tag, chunk, dt.str)
+    buf = pool.get(key)
+    if buf is None or buf.size < size:
+        buf = pool[key] = np.empty(size, dt)
+    return buf[:size].reshape(shape)
 
 
 def _mode(act_id, ract_id, dtype):
@@ -295,8 +316,14 @@ def forward(x, kernel, recurrent_kernel, bias, h0, c0, mask, zero_output_for_mas
         h_T = np.empty((B, H), dt)
         c_T = np.empty((B, H), dt)
         if not keep:
-            _forward_simple(x, W, U, b, has_bias, h0, c0, mode, act_id, ract_id, out, h_T, c_T,
-                            None, None, None, None)
+            if T * 4 * H * B * dt.itemsize < _SCRATCH_MIN_BYTES:  # allocated in the kernel
+                _forward_simple(x, W, U, b, has_bias, h0, c0, mode, act_id, ract_id, out, h_T,
+                                c_T, None, None, None, None)
+            else:
+                _forward_simple(x, W, U, b, has_bias, h0, c0, mode, act_id, ract_id, out, h_T,
+                                c_T, _scratch("z", 0, (T, 4 * H, B), dt),
+                                _scratch("cs", 0, (1, H, B), dt),
+                                _scratch("hh", 0, (2, H, B), dt), _scratch("ch", 0, (2, H, B), dt))
             return out, h_T, c_T, None
         z = np.empty((T, 4 * H, B), dt)  # (T, 4H, B)
         cs = np.empty((T, H, B), dt)  # (T, H, B)
@@ -319,10 +346,16 @@ def forward(x, kernel, recurrent_kernel, bias, h0, c0, mask, zero_output_for_mas
     jobs, chunks = [], []
     for b0, b1 in threads.split(B, work):
         nb = b1 - b0
-        z = np.empty((T, 4 * H, nb), dt)  # (T, 4H, nb)
-        cs = np.empty((T if keep else 1, H, nb), dt)  # (T, H, nb)
-        hh = np.empty((S, H, nb), dt)  # (S, H, nb)
-        ch = np.empty((S, H, nb), dt)  # (S, H, nb)
+        if keep:  # the training cache: fresh arrays, they outlive the call
+            z = np.empty((T, 4 * H, nb), dt)  # (T, 4H, nb)
+            cs = np.empty((T, H, nb), dt)  # (T, H, nb)
+            hh = np.empty((S, H, nb), dt)  # (S, H, nb)
+            ch = np.empty((S, H, nb), dt)  # (S, H, nb)
+        else:
+            z = _scratch("z", b0, (T, 4 * H, nb), dt)
+            cs = _scratch("cs", b0, (1, H, nb), dt)
+            hh = _scratch("hh", b0, (S, H, nb), dt)
+            ch = _scratch("ch", b0, (S, H, nb), dt)
         chunks.append((b0, b1, z, cs, hh, ch))
         jobs.append((x[b0:b1], W, U, b, has_bias, _rows(m, b0, b1) if has_mask else m,
                      has_mask, zero_out, _rows(dp, b0, b1, 1) if has_dp else dp, has_dp,
@@ -359,8 +392,8 @@ def backward(d_outputs, dh_T, dc_T, cache):
     if not (has_mask or has_dp or has_rdp) and len(cache.steps) == 1:
         _, _, z, cs, hh, ch = cache.steps[0]
         dW, dU, db = np.empty((F, 4 * H), dt), np.empty((H, 4 * H), dt), np.empty(4 * H, dt)
-        _backward_simple(d_outputs, dh_T, dc_T, x, W, U, z, cs, hh, ch, mode, act, ract, dx,
-                         dh0, dc0, dW, dU, db)
+        _backward_simple(d_outputs, dh_T, dc_T, x, W, U, z, cs, hh, ch, mode, act, ract,
+                         _scratch("dz", 0, z.shape, dt), dx, dh0, dc0, dW, dU, db)
         return dx, dW, dU, db, dh0, dc0
     jobs, grads = [], []
     for b0, b1, z, cs, hh, ch in cache.steps:
@@ -370,7 +403,7 @@ def backward(d_outputs, dh_T, dc_T, cache):
                      _rows(m, b0, b1) if has_mask else m, has_mask, zero_out,
                      _rows(dp, b0, b1, 1) if has_dp else dp, has_dp,
                      _rows(rdp, b0, b1, 1) if has_rdp else rdp, has_rdp, mode, act, ract,
-                     np.empty_like(z), dx[b0:b1], dh0[b0:b1], dc0[b0:b1], *g))
+                     _scratch("dz", b0, z.shape, dt), dx[b0:b1], dh0[b0:b1], dc0[b0:b1], *g))
     threads.run(_backward_chunk, jobs)
     dW, dU, db = grads[0]
     for g in grads[1:]:
