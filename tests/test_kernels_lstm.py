@@ -2,7 +2,7 @@
 
 Tolerances: float64 1e-12 (relative to the largest magnitude); float32 exact path
 (``LSTM_NP_FAST_MATH=0``) 1e-6; float32 fast path 1e-5 (its tanh/sigmoid are within
-2.4e-7/1.2e-7 of libm, see ``test_fast_math_error``). Every case runs both the single
+3.9e-7/2.3e-7 of float64, see ``test_fast_math_error``). Every case runs both the single
 -chunk path and the threaded multi-chunk path (forced by lowering the thresholds).
 """
 
@@ -155,7 +155,7 @@ def test_fast_math_error():
     assert t.dtype == np.float32 and s.dtype == np.float32
     xd = x.astype(np.float64)
     assert np.abs(t - np.tanh(xd)).max() < 4e-7
-    assert np.abs(s - 0.5 * (1 + np.tanh(xd / 2))).max() < 1.5e-7
+    assert np.abs(s - 0.5 * (1 + np.tanh(xd / 2))).max() < 2.5e-7
     assert np.all(np.isfinite(t)) and np.all(np.isfinite(s))
 
 
