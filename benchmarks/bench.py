@@ -38,6 +38,7 @@ SWEEP_B, SWEEP_H = (1, 4, 16, 64, 256), (32, 128, 512)
 TINY_GRID = {"tutorial": (1, 3, 1, 4), "tiny": (4, 5, 3, 8)}
 CONTENDERS = ("lstm_np-numba", "lstm_np-numpy", "torch", "keras")
 MODES = ("fwd", "fwdbwd")
+SLOW_S = 2.0  # benchmarks.contenders.SLOW_S
 
 
 # ----------------------------------------------------------------------------- worker side
@@ -224,6 +225,9 @@ def run(args):
                         row["skip"][name] = ans["skip"]
                     else:
                         row["times"].setdefault(name, []).extend(ans["times"])
+                        if ans.get("slow"):  # minutes per call: 3 calls are enough
+                            row["skip"][name] = f"slow (> {SLOW_S:.0f} s per call): 3 calls timed"
+                            row.setdefault("slow", []).append(name)
             row["median_s"] = {k: float(np.median(v)) for k, v in row["times"].items()}
             results.append(row)
             print(f"  {label:22s} {mode:6s} " + "  ".join(
@@ -260,20 +264,30 @@ def markdown(report, names):
     lines = [f"Machine: {m['cpu']}, {m['cores']} cores; {m['threads']} thread(s) per contender; "
              f"{m['date']}; load average {m['loadavg_start'][0]:.2f} -> "
              f"{m['loadavg_end'][0]:.2f}.",
-             "Versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v), ""]
-    head = "| config (B, T, I, H) | mode | " + " | ".join(names) + " | torch / numba |"
-    lines += [head, "|" + "---|" * (len(names) + 3)]
+             "Versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v),
+             "Contenders: " + "; ".join(f"{k} = {v.get('version')}"
+                                        for k, v in m.get("contenders", {}).items()), ""]
+    head = "| config (B, T, I, H) | mode | " + " | ".join(names) + " | torch / numba | " \
+        "keras / numba |"
+    lines += [head, "|" + "---|" * (len(names) + 4)]
     for r in report["results"]:
         med = r["median_s"]
-        ratio = med["torch"] / med["lstm_np-numba"] if {"torch", "lstm_np-numba"} <= set(med) \
-            else None
-        cells = [_fmt(med.get(n)) if n in med else ("skipped" if n in r["skip"] else "—")
-                 for n in names]
+
+        def ratio(other, med=med):
+            if {other, "lstm_np-numba"} <= set(med):
+                return f"{med[other] / med['lstm_np-numba']:.2f}x"
+            return "—"
+        cells = [_fmt(med.get(n)) + ("*" if n in r.get("slow", ()) else "") if n in med
+                 else ("skipped" if n in r["skip"] else "—") for n in names]
         lines.append(f"| {r['config']} {tuple(r['cfg'])} | {r['mode']} | " + " | ".join(cells)
-                     + f" | {'—' if ratio is None else f'{ratio:.2f}x'} |")
+                     + f" | {ratio('torch')} | {ratio('keras')} |")
     for note in m["notes"]:
         lines.append(f"\nNote: {note}")
-    skips = sorted({f"{k}: {v}" for r in report["results"] for k, v in r["skip"].items()})
+    if any(r.get("slow") for r in report["results"]):
+        lines.append(f"\n\\* slower than {SLOW_S:.0f} s per call: median of 3 calls, not of "
+                     f"rounds x repeats.")
+    skips = sorted({f"{k}: {v}" for r in report["results"] for k, v in r["skip"].items()
+                    if not v.startswith("slow")})
     for s in skips:
         lines.append(f"\nSkipped: {s}")
     fl = report.get("gemm_floor_large")

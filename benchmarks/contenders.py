@@ -41,9 +41,18 @@ def set_threads(n: int) -> dict:
     return info
 
 
+#: A contender whose warm-up call takes longer than this many seconds is timed with
+#: SLOW_REPEATS calls in all (reported as such) instead of rounds x repeats.
+SLOW_S, SLOW_REPEATS = 2.0, 3
+
+
 def _timer(fn, n):
+    t0 = time.perf_counter()
     fn()  # warm-up (compilation, allocation, caches); excluded
-    fn()
+    if time.perf_counter() - t0 > SLOW_S:
+        n = SLOW_REPEATS
+    else:
+        fn()
     times = []
     for _ in range(n):
         t0 = time.perf_counter()
@@ -204,4 +213,5 @@ def time_request(obj, cfg, mode, n):
         if why:
             return {"skip": why}
     fn = getattr(obj, mode)(cfg)
-    return {"times": _timer(fn, n)}
+    times = _timer(fn, n)
+    return {"times": times, "slow": len(times) == SLOW_REPEATS and n != SLOW_REPEATS}
