@@ -206,3 +206,21 @@ def test_scratch_buffers_reused_safely(monkeypatch, chunking):
     g1, g2 = _run(c1, "numba"), _run(c2, "numba")
     _assert_close(g1, _run(c1, "numpy"), 1e-12)
     _assert_close(g2, _run(c2, "numpy"), 1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("act", ["tanh", "softsign"])
+def test_nan_in_masked_step_reaches_gradients_like_numpy(dtype, act, chunking):
+    """Keras computes a masked step and discards it; autograd then sends 0 * NaN back through
+    it. Both engines must agree, NaN for NaN."""
+    c = _case(dtype, 10, 6, 3, 5, True, 0, 0, seed=6)
+    c["mask"][:] = True
+    c["mask"][1, 3] = False
+    c["x"][1, 3, 0] = np.nan
+    kw = dict(activation=act)
+    got, want = _run(c, "numba", **kw), _run(c, "numpy", **kw)
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_array_equal(np.isnan(g), np.isnan(w))
+        ok = ~np.isnan(w)
+        np.testing.assert_allclose(g[ok], w[ok], rtol=1e-4, atol=1e-5)
+    assert np.isnan(got[3]).any()  # dx: the NaN reached the gradients

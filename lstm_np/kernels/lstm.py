@@ -34,7 +34,15 @@ from numba import njit
 from .. import config
 from . import threads
 from .blas import gemm
-from .lstm_cells import KJIT, MODE_EXACT, MODE_FAST, MODE_GENERIC, cell_backward, cell_forward
+from .lstm_cells import (
+    KJIT,
+    MODE_EXACT,
+    MODE_FAST,
+    MODE_GENERIC,
+    cell_backward,
+    cell_backward_skipped,
+    cell_forward,
+)
 
 
 @njit(**KJIT)
@@ -141,19 +149,18 @@ def _backward_chunk(d_out, dh_T, dc_T, x, W, U, z, cs, hh, ch, mask, has_mask, z
         for j in range(H):
             for b in range(nb):
                 d_o[j * nb + b] = d_out[b, t, j]
-        dzf = dz[t].reshape(4 * n)
-        cell_backward(d_o, d_prev, dhf, dcf, z[t].reshape(4 * n), cs[t].reshape(n),
-                      ch[t].reshape(n), dzf, dc_new, mode, act, ract, one)
+        dzf, zf, csf, cpf = dz[t].reshape(4 * n), z[t].reshape(4 * n), cs[t].reshape(n), \
+            ch[t].reshape(n)
+        cell_backward(d_o, d_prev, dhf, dcf, zf, csf, cpf, dzf, dc_new, mode, act, ract, one)
         if has_mask:
             for b in range(nb):
-                if not mask[b, t]:  # skipped step: gradients pass through it untouched
+                if not mask[b, t]:  # skipped step: the state's gradients pass through it
                     for j in range(H):
                         e = j * nb + b
                         dpf[e] = dhf[e]
                         d_prev_new[e] = 0.0 if zero_out else d_o[e] + d_prev[e]
-                        dc_new[e] = dcf[e]
-                        for g in range(4):
-                            dzf[g * n + e] = 0.0
+                        dc_new[e] = dcf[e] + cell_backward_skipped(e, zf, csf, cpf, dzf, mode,
+                                                                   act, ract, one)
         for e in range(n):
             dcf[e] = dc_new[e]
             d_prev[e] = d_prev_new[e]
@@ -271,7 +278,9 @@ _local = threading.local()
 def _scratch(tag, chunk, shape, dt):
     """A reusable (per thread, per tag and chunk) buffer of ``shape``, or a fresh one when
     small. The memory stays held between calls: that is the point."""
-    size = int(np.prod(shape))
+    size = 1
+    for d in shape:
+        size *= d
     if size * dt.itemsize < _SCRATCH_MIN_BYTES:
         return np.empty(shape, dt)
     pool = _local.__dict__.setdefault("pool", {})
@@ -373,28 +382,28 @@ def backward(d_outputs, dh_T, dc_T, cache):
     H = cache.recurrent_kernel.shape[0]
     W = np.ascontiguousarray(cache.kernel, dtype=dt)
     U = np.ascontiguousarray(cache.recurrent_kernel, dtype=dt)
-    has_mask = cache.mask is not None
-    m = np.ascontiguousarray(cache.mask, dtype=np.bool_) if has_mask else _NO_MASK
-    nd = _NO_DROP[dt]
-    has_dp = cache.dropout_mask is not None
-    has_rdp = cache.recurrent_dropout_mask is not None
-    dp = np.asarray(cache.dropout_mask, dtype=dt) if has_dp else nd
-    rdp = np.asarray(cache.recurrent_dropout_mask, dtype=dt) if has_rdp else nd
     act, ract = cache.activation.id, cache.recurrent_activation.id
     mode = _mode(act, ract, dt)
-    zero_out = bool(cache.zero_output_for_mask)
     d_outputs = np.ascontiguousarray(d_outputs, dtype=dt)
     dh_T = np.ascontiguousarray(dh_T, dtype=dt)
     dc_T = np.ascontiguousarray(dc_T, dtype=dt)
     dx = np.empty((B, T, F), dt)  # (B, T, F)
     dh0 = np.empty((B, H), dt)
     dc0 = np.empty((B, H), dt)
+    has_mask = cache.mask is not None
+    has_dp = cache.dropout_mask is not None
+    has_rdp = cache.recurrent_dropout_mask is not None
     if not (has_mask or has_dp or has_rdp) and len(cache.steps) == 1:
         _, _, z, cs, hh, ch = cache.steps[0]
         dW, dU, db = np.empty((F, 4 * H), dt), np.empty((H, 4 * H), dt), np.empty(4 * H, dt)
         _backward_simple(d_outputs, dh_T, dc_T, x, W, U, z, cs, hh, ch, mode, act, ract,
                          _scratch("dz", 0, z.shape, dt), dx, dh0, dc0, dW, dU, db)
         return dx, dW, dU, db, dh0, dc0
+    m = np.ascontiguousarray(cache.mask, dtype=np.bool_) if has_mask else _NO_MASK
+    nd = _NO_DROP[dt]
+    dp = np.asarray(cache.dropout_mask, dtype=dt) if has_dp else nd
+    rdp = np.asarray(cache.recurrent_dropout_mask, dtype=dt) if has_rdp else nd
+    zero_out = bool(cache.zero_output_for_mask)
     jobs, grads = [], []
     for b0, b1, z, cs, hh, ch in cache.steps:
         g = (np.empty((F, 4 * H), dt), np.empty((H, 4 * H), dt), np.empty(4 * H, dt))

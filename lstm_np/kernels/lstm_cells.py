@@ -116,3 +116,38 @@ def cell_backward(d_out, d_prev_out, dh, dc, z, cs, c_prev, dz, dc_new, mode, ac
             dz[2 * n + e] = g_c * apply_scalar(ract, zi) * derivative_scalar(act, zc)
             dz[3 * n + e] = g_h * apply_scalar(act, c) * derivative_scalar(ract, zo)
             dc_new[e] = g_c * apply_scalar(ract, zf)
+
+
+@njit(inline="always", **KJIT)
+def cell_backward_skipped(e, z, cs, c_prev, dz, mode, act, ract, one):
+    """dz for element ``e`` of a masked step, and the term it adds to dc_{t-1}.
+
+    Keras computes a masked step and then discards it (``ops.where`` in
+    ``keras/src/backend/torch/rnn.py``), so autograd sends it zero gradient times its
+    derivatives: 0, unless the step overflowed or saw a NaN, which then propagates, exactly
+    as in Keras and the NumPy engine. n = len(cs)."""
+    n = cs.shape[0]
+    zero = one - one
+    if mode != MODE_GENERIC:
+        i = z[e]
+        f = z[n + e]
+        g = z[2 * n + e]
+        o = z[3 * n + e]
+        tc = cs[e]
+        g_c = zero * o * (one - tc * tc)
+        dz[e] = g_c * g * (i * (one - i))
+        dz[n + e] = g_c * c_prev[e] * (f * (one - f))
+        dz[2 * n + e] = g_c * i * (one - g * g)
+        dz[3 * n + e] = zero * tc * (o * (one - o))
+        return g_c * f
+    zi = z[e]
+    zf = z[n + e]
+    zc = z[2 * n + e]
+    zo = z[3 * n + e]
+    c = cs[e]
+    g_c = zero * apply_scalar(ract, zo) * derivative_scalar(act, c)
+    dz[e] = g_c * apply_scalar(act, zc) * derivative_scalar(ract, zi)
+    dz[n + e] = g_c * c_prev[e] * derivative_scalar(ract, zf)
+    dz[2 * n + e] = g_c * apply_scalar(ract, zi) * derivative_scalar(act, zc)
+    dz[3 * n + e] = zero * apply_scalar(act, c) * derivative_scalar(ract, zo)
+    return g_c * apply_scalar(ract, zf)
