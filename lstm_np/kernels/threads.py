@@ -27,8 +27,11 @@ import numba
 
 #: Below this many multiply-adds per call a second thread costs more than it saves.
 MIN_PARALLEL_WORK = 4_000_000
-#: Rows per chunk at least (fewer rows waste the GEMM's register blocks).
-MIN_ROWS = 8
+#: Rows per chunk at least. Measured here: splitting a batch of 32 or 64 rows made every
+#: per-step GEMM narrower and *slower per row* (OpenBLAS repacks U on every call, a cost
+#: that does not shrink with the batch), so below 64 rows a chunk loses to one serial call
+#: with BLAS's own threads; at 128 rows (the "large" config) two chunks win backward.
+MIN_ROWS = 64
 
 
 def _find_openblas():
