@@ -183,9 +183,8 @@ def cold_start(threads):
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache, NUMBA_NUM_THREADS=str(threads),
                    PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-        # Numba writes next to the sources when it can; a read-only copy is not needed
-        # here: a fresh NUMBA_CACHE_DIR is only used when __pycache__ is not writable, so
-        # the "cold" run below compiles only if the package cache is stale or absent.
+        # NUMBA_CACHE_DIR takes precedence over __pycache__: the first run compiles every
+        # kernel it touches (compile time), the second loads what the first wrote.
         for label in ("first_run", "warm_cache"):
             p = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                                text=True, cwd=ROOT)

@@ -27,6 +27,10 @@ _xxgemm = types.ExternalFunction("numba_xxgemm", types.intc(
     types.char, types.char, types.char, types.intp, types.intp, types.intp,
     _P, _P, types.intp, _P, types.intp, _P, _P, types.intp))
 _N, _T = ord("n"), ord("t")
+# int numba_xxgemv(char kind, char trans, intp m, n, void *alpha, void *a, intp lda,
+#                  void *x, void *beta, void *y)   (unit strides for x and y)
+_xxgemv = types.ExternalFunction("numba_xxgemv", types.intc(
+    types.char, types.char, types.intp, types.intp, _P, _P, types.intp, _P, _P, _P))
 
 
 #: Below this many multiply-adds a plain loop beats the BLAS call's fixed cost (~0.1 µs).
@@ -70,5 +74,15 @@ def gemm(a, b, c, trans_a, trans_b, scalars):
     ta = _T if trans_a else _N
     tb = _T if trans_b else _N
     kind = ord("s") if size == 4 else ord("d")
+    if N == 1 and c.strides[0] == size and (trans_b or b.strides[0] == size):
+        # One column (a batch of one): GEMV streams op(a) once; OpenBLAS's GEMM with N = 1
+        # was measured 2-3x slower (it still packs a).
+        if trans_a:  # op(a) = a.T, a (K, M): column-major (M, K) as stored
+            _xxgemv(kind, _N, M, K, scalars[0:].ctypes, a.ctypes, lda, b.ctypes,
+                    scalars[1:].ctypes, c.ctypes)
+        else:  # a (M, K): column-major (K, M) as stored, transposed
+            _xxgemv(kind, _T, K, M, scalars[0:].ctypes, a.ctypes, lda, b.ctypes,
+                    scalars[1:].ctypes, c.ctypes)
+        return
     _xxgemm(kind, tb, ta, N, M, K, scalars[0:].ctypes, b.ctypes, ldb, a.ctypes, lda,
             scalars[1:].ctypes, c.ctypes, ldc)
