@@ -27,11 +27,12 @@ import numba
 
 #: Below this many multiply-adds per call a second thread costs more than it saves.
 MIN_PARALLEL_WORK = 4_000_000
-#: Rows per chunk at least. Measured here: splitting a batch of 32 or 64 rows made every
-#: per-step GEMM narrower and *slower per row* (OpenBLAS repacks U on every call, a cost
-#: that does not shrink with the batch), so below 64 rows a chunk loses to one serial call
-#: with BLAS's own threads; at 128 rows (the "large" config) two chunks win backward.
-MIN_ROWS = 64
+#: Rows per chunk at least. Measured here (quiet machine, 2 cores): 2 chunks of 32 rows
+#: beat one 64-row call (medium: forward 8.2 vs 10.3 ms, forward+backward 24 vs 32-37 ms),
+#: but 2 chunks of 16 rows lost to one 32-row call (small: 1.0 vs 0.82 ms, 3.1 vs 2.7 ms):
+#: a narrower per-step GEMM is slower *per row* (OpenBLAS repacks U on every call, a cost
+#: that does not shrink with the batch), and at 16 rows that loss outweighs the 2nd core.
+MIN_ROWS = 32
 
 
 def _find_openblas():
