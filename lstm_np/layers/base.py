@@ -59,6 +59,19 @@ def as_float_array(x, dtype: np.dtype, what: str = "input") -> np.ndarray:
     return np.ascontiguousarray(arr, dtype=dtype)
 
 
+_SYMBOLIC = None
+
+
+def _symbolic():
+    """lstm_np.models.symbolic, imported on first use (models build on layers)."""
+    global _SYMBOLIC
+    if _SYMBOLIC is None:
+        from ..models import symbolic
+
+        _SYMBOLIC = symbolic
+    return _SYMBOLIC
+
+
 class Layer:
     """Base class: name, dtype, weights, and the Keras 2 shape arguments.
 
@@ -178,10 +191,10 @@ class Layer:
         return mask if self.supports_masking else None
 
     def __call__(self, x, *args, **kwargs):
-        from ..models import symbolic  # late import: models build on layers
-
-        if symbolic.is_symbolic(x):
-            return symbolic.call_layer(self, x, *args, **kwargs)
+        if type(x) is not np.ndarray:  # arrays are never symbolic: skip the check (~1 µs)
+            symbolic = _symbolic()
+            if symbolic.is_symbolic(x):
+                return symbolic.call_layer(self, x, *args, **kwargs)
         return self.call(x, *args, **kwargs)
 
     def call(self, x, *args, **kwargs):  # pragma: no cover - abstract

@@ -33,6 +33,7 @@ class LSTM(Recurrent):
 
     state_names = ("h", "c")
     n_gates = 4
+    numba_fp_quiet = True  # lstm_np/kernels/lstm.py: all arithmetic is compiled
 
     def __init__(self, units: int, activation="tanh", recurrent_activation="sigmoid",
                  use_bias: bool = True, kernel_initializer="glorot_uniform",

@@ -39,6 +39,9 @@ class Recurrent(Layer):
     #: Gate blocks along the last axis of the kernels (LSTM 4, GRU 3, SimpleRNN 1).
     n_gates: int = 1
     supports_masking = True
+    #: True when the cell's numba engine does no NumPy arithmetic that could warn about
+    #: overflow (its kernels never do), so the per-call ``np.errstate`` can be skipped.
+    numba_fp_quiet = False
 
     def __init__(self, units: int, activation="tanh", use_bias: bool = True,
                  dropout: float = 0.0, recurrent_dropout: float = 0.0, seed=None,
@@ -258,12 +261,17 @@ class Recurrent(Layer):
             x = x[:, ::-1]
             mask = None if mask is None else mask[:, ::-1]
         x = np.ascontiguousarray(x)
-        dp, rdp = self._draw_dropout_masks(B, F) if training else (None, None)
+        dp, rdp = self._draw_dropout_masks(B, F) \
+            if training and (self.dropout or self.recurrent_dropout) else (None, None)
         self.last_dropout_masks = (dp, rdp)
 
-        with np.errstate(over="ignore", invalid="ignore"):
+        if self.engine == "numba" and self.numba_fp_quiet:  # saves ~0.7 µs per call
             outputs, final_states, cache = self.cell_forward(x, states, mask, dp, rdp,
                                                              keep=training)
+        else:
+            with np.errstate(over="ignore", invalid="ignore"):
+                outputs, final_states, cache = self.cell_forward(x, states, mask, dp, rdp,
+                                                                 keep=training)
         if self.stateful:
             self._states = [np.array(s, dtype=self.dtype, copy=True) for s in final_states]
         self._cache = (cache, B, T) if training else None
@@ -294,17 +302,20 @@ class Recurrent(Layer):
             )
         out_shape = (B, T, self.units) if self.return_sequences else (B, self.units)
         d_out = self._grad_array(parts[0], out_shape, "dy (the output's gradient)")
-        d_outputs = np.zeros((B, T, self.units), self.dtype)
         if self.return_sequences:
-            d_outputs[:] = d_out
+            d_outputs = d_out  # read-only from here on: no copy needed
         else:
+            d_outputs = np.zeros((B, T, self.units), self.dtype)
             d_outputs[:, -1] = d_out
         d_states = [self._grad_array(p, (B, self.units), f"d{name}")
                     for p, name in zip(parts[1:], self.state_names, strict=False)]
         d_states += [np.zeros((B, self.units), self.dtype)
                      for _ in range(len(self.state_names) - len(d_states))]
-        with np.errstate(over="ignore", invalid="ignore"):
+        if self.engine == "numba" and self.numba_fp_quiet:
             dx, grads, d_init = self.cell_backward(d_outputs, d_states, cache)
+        else:
+            with np.errstate(over="ignore", invalid="ignore"):
+                dx, grads, d_init = self.cell_backward(d_outputs, d_states, cache)
         if self.go_backwards:
             dx = dx[:, ::-1]
         self.grads = [np.asarray(g, self.dtype) for g in grads]

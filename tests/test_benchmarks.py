@@ -1,0 +1,45 @@
+"""The benchmark harness runs (CI smoke test): a table and a JSON come out. No timing claims."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_bench_tiny(tmp_path):
+    p = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmarks", "bench.py"), "--tiny", "--out",
+         str(tmp_path), "--contenders", "lstm_np-numba", "lstm_np-numpy", "torch"],
+        capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "| config (B, T, I, H) | mode |" in p.stdout
+    assert "tutorial (1, 3, 1, 4)" in p.stdout
+    report = json.loads((tmp_path / "bench.json").read_text())
+    assert report["machine"]["threads"] == 2
+    assert {"numpy", "numba"} <= set(report["machine"]["versions"])
+    rows = report["results"]
+    assert {r["mode"] for r in rows} == {"fwd", "fwdbwd"}
+    for r in rows:
+        times = r["times"]["lstm_np-numba"]
+        assert len(times) >= 2 and all(t > 0 for t in times)
+    assert (tmp_path / "bench.md").read_text().startswith("Machine:")
+    assert (tmp_path / "bench.png").stat().st_size > 0
+
+
+def test_bench_skips_missing_contender(tmp_path, monkeypatch):
+    """An optional contender that cannot be imported is skipped with a note, not a crash."""
+    sys.path.insert(0, ROOT)
+    try:
+        from benchmarks import bench
+    finally:
+        sys.path.remove(ROOT)
+    monkeypatch.setenv("KERAS_BACKEND", "no_such_backend")
+    report = bench.run(bench.main.__globals__["argparse"].Namespace(
+        tiny=True, no_sweep=True, contenders=["lstm_np-numba", "keras"], threads=1, repeats=1,
+        rounds=1, out=str(tmp_path)))
+    assert any(n.startswith("keras skipped") for n in report["machine"]["notes"])
+    assert "keras" not in report["results"][0]["times"]
