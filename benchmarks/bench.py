@@ -3,6 +3,7 @@
     python benchmarks/bench.py                # grid + sweep, 2 threads -> benchmarks/results/
     python benchmarks/bench.py --threads 1    # everything single-threaded
     python benchmarks/bench.py --tiny         # seconds: the CI smoke run (no timing claims)
+    python benchmarks/bench.py --cell gru     # the same for GRU (reset_after=True, torch's GRU)
 
 Each contender runs in its own worker process (imports and thread pools never mix) with
 every thread pool set to ``--threads`` (``NUMBA_NUM_THREADS``, ``OMP_NUM_THREADS``,
@@ -232,7 +233,7 @@ def run(args):
             print(f"  {label:22s} {mode:6s} " + "  ".join(
                 f"{k}={v * 1e3:.3f}ms" for k, v in row["median_s"].items()), file=sys.stderr)
     floor = None
-    if "lstm_np-numba" in workers and not args.tiny:
+    if "lstm_np-numba" in workers and not args.tiny and args.cell == "lstm":  # LSTM GEMMs
         floor = workers["lstm_np-numba"].ask(cfg=list(GRID["large"]), mode="gemm",
                                              n=args.repeats)
     for w in workers.values():
@@ -240,8 +241,10 @@ def run(args):
     info["loadavg_end"] = os.getloadavg()
     info["notes"] = notes
     report = {"machine": info, "results": results, "gemm_floor_large": floor,
-              "cold_start": None if args.tiny else cold_start(args.threads)}
+              "cold_start": None if args.tiny or args.cell != "lstm"
+              else cold_start(args.threads)}
     os.makedirs(args.out, exist_ok=True)
+    info["cell"] = args.cell
     with open(os.path.join(args.out, "bench.json"), "w") as f:
         json.dump(report, f, indent=1)
     table = markdown(report, list(workers))
@@ -348,9 +351,12 @@ def main(argv=None):
     p.add_argument("--tiny", action="store_true", help="tiny grid, no sweep: CI smoke run")
     p.add_argument("--no-sweep", action="store_true")
     p.add_argument("--contenders", nargs="*", choices=CONTENDERS)
+    p.add_argument("--cell", choices=("lstm", "gru"), default="lstm",
+                   help="which recurrent layer every contender runs")
     p.add_argument("--out", default=os.path.join(HERE, "results"))
     p.add_argument("--worker", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    os.environ["BENCH_CELL"] = args.cell  # the workers inherit it
     if args.worker:
         worker(args.worker, args.threads)
         return

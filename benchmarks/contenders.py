@@ -14,6 +14,9 @@ What is timed, per call, float32, all outputs of the sequence (``return_sequence
   fwdbwd = forward with autograd (x requires grad) then ``out.backward(dy)``.
 * ``keras``: ``keras.layers.LSTM(H, return_sequences=True)`` on JAX when installed
   (jit-compiled forward and ``jax.grad``), else on torch (eager, autograd).
+
+With ``BENCH_CELL=gru`` (``bench.py --cell gru``) every contender runs its GRU instead
+(``reset_after=True`` in lstm_np and Keras, which is torch's GRU).
 """
 
 from __future__ import annotations
@@ -22,6 +25,10 @@ import os
 import time
 
 import numpy as np
+
+#: "lstm" or "gru": which layer every contender builds (set by bench.py --cell).
+CELL = os.environ.get("BENCH_CELL", "lstm")
+_NAMES = {"lstm": ("LSTM", "LSTM", "LSTM"), "gru": ("GRU", "GRU", "GRU")}[CELL]
 
 #: numpy engine: skip configs above this many B·T·H·H multiply-adds (minutes per call).
 NUMPY_MAX_WORK = 2e9
@@ -74,7 +81,8 @@ class LstmNp:
             return "numpy engine skipped above B·T·H² = 2e9 (minutes per call)"
         rng = np.random.default_rng(0)
         x = rng.standard_normal((B, T, I)).astype(np.float32)
-        layer = self.lstm_np.LSTM(H, return_sequences=True, engine=self.engine, seed=0)
+        layer = getattr(self.lstm_np, _NAMES[0])(H, return_sequences=True, engine=self.engine,
+                                                 seed=0)
         dy = np.ones((B, T, H), np.float32)
         self.cache[cfg] = (layer, x, dy)
 
@@ -103,7 +111,7 @@ class Torch:
         torch = self.torch
         B, T, I, H = cfg
         torch.manual_seed(0)
-        lstm = torch.nn.LSTM(I, H, batch_first=True)
+        lstm = getattr(torch.nn, _NAMES[1])(I, H, batch_first=True)
         x = torch.randn(B, T, I)
         self.cache[cfg] = (lstm, x, x.clone().requires_grad_(True), torch.ones(B, T, H))
 
@@ -145,7 +153,7 @@ class Keras:
     def setup(self, cfg):
         B, T, I, H = cfg
         keras = self.keras
-        layer = keras.layers.LSTM(H, return_sequences=True)
+        layer = getattr(keras.layers, _NAMES[2])(H, return_sequences=True)
         x = np.random.default_rng(0).standard_normal((B, T, I)).astype(np.float32)
         layer.build((B, T, I))
         self.cache[cfg] = (layer, x)
@@ -201,10 +209,10 @@ def make(name):
 
 def describe(obj) -> str:
     if isinstance(obj, Keras):
-        return f"keras {obj.keras.__version__} ({obj.backend} backend)"
+        return f"keras {obj.keras.__version__} ({obj.backend} backend, {_NAMES[2]})"
     if isinstance(obj, Torch):
-        return f"torch {obj.torch.__version__}"
-    return f"lstm_np {obj.lstm_np.__version__} (engine={obj.engine})"
+        return f"torch {obj.torch.__version__} (nn.{_NAMES[1]})"
+    return f"lstm_np {obj.lstm_np.__version__} ({_NAMES[0]}, engine={obj.engine})"
 
 
 def time_request(obj, cfg, mode, n):

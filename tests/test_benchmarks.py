@@ -40,6 +40,20 @@ def test_bench_skips_missing_contender(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_BACKEND", "no_such_backend")
     report = bench.run(bench.main.__globals__["argparse"].Namespace(
         tiny=True, no_sweep=True, contenders=["lstm_np-numba", "keras"], threads=1, repeats=1,
-        rounds=1, out=str(tmp_path)))
+        rounds=1, out=str(tmp_path), cell="lstm"))
     assert any(n.startswith("keras skipped") for n in report["machine"]["notes"])
     assert "keras" not in report["results"][0]["times"]
+
+
+def test_bench_tiny_gru(tmp_path):
+    """--cell gru times every contender's GRU (the harness covers GRU too)."""
+    p = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmarks", "bench.py"), "--tiny", "--cell", "gru",
+         "--out", str(tmp_path), "--contenders", "lstm_np-numba", "torch"],
+        capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert p.returncode == 0, p.stderr[-2000:]
+    report = json.loads((tmp_path / "bench.json").read_text())
+    assert report["machine"]["cell"] == "gru"
+    versions = {k: v["version"] for k, v in report["machine"]["contenders"].items()}
+    assert "GRU" in versions["lstm_np-numba"] and "nn.GRU" in versions["torch"], versions
+    assert all(len(r["times"]["torch"]) >= 2 for r in report["results"])
