@@ -356,10 +356,10 @@ def main(argv=None):
     p.add_argument("--out", default=os.path.join(HERE, "results"))
     p.add_argument("--worker", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    os.environ["BENCH_CELL"] = args.cell  # the workers inherit it
     if args.worker:
         worker(args.worker, args.threads)
         return
+    os.environ["BENCH_CELL"] = args.cell  # the workers inherit it
     if args.tiny and "--repeats" not in (argv or sys.argv):
         args.repeats, args.rounds = 2, 1
     run(args)
