@@ -387,6 +387,10 @@ def backward(d_outputs, dh_T, dc_T, cache):
     d_outputs = np.ascontiguousarray(d_outputs, dtype=dt)
     dh_T = np.ascontiguousarray(dh_T, dtype=dt)
     dc_T = np.ascontiguousarray(dc_T, dtype=dt)
+    if B == 0:  # an empty batch (Keras accepts it): nothing flows, and no kernel may index
+        zeros = np.zeros
+        return (zeros((0, T, F), dt), zeros((F, 4 * H), dt), zeros((H, 4 * H), dt),
+                zeros(4 * H, dt), zeros((0, H), dt), zeros((0, H), dt))
     dx = np.empty((B, T, F), dt)  # (B, T, F)
     dh0 = np.empty((B, H), dt)
     dc0 = np.empty((B, H), dt)
