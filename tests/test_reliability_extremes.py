@@ -16,6 +16,7 @@ from __future__ import annotations
 import warnings
 
 import keras
+import numba
 import numpy as np
 import pytest
 from rnn_oracle import build_pair, run_and_compare
@@ -60,11 +61,14 @@ def test_extreme_inputs_match_keras(cls, engine, dtype, scale):
     state_scale = 1.0 if (dtype == "float32" and scale > 1e4) else scale
     h0 = [extreme(rng, (B, H), state_scale, dtype) for _ in range(n_states)]
 
-    # Ours alone first, with every floating-point warning an error.
+    # Ours alone first, with every floating-point warning an error (except in CI's
+    # NUMBA_DISABLE_JIT pass: kernels run as Python on NumPy scalars flag FP events that
+    # compiled code does not, so that pass checks values only).
+    strict = not (engine == "numba" and numba.config.DISABLE_JIT)
     probe, _ = pair(cls, dtype, engine, seed=1)
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        with np.errstate(all="raise"):
+        warnings.simplefilter("error" if strict else "ignore")
+        with np.errstate(all="raise" if strict else "ignore"):
             outs = probe(x, initial_state=h0, training=True)
             dx = probe.backward([np.ones_like(o) for o in outs])
     for a in (*outs, dx, *probe.grads, *probe.state_grads):

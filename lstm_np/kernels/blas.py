@@ -13,6 +13,7 @@ Each 2-D operand must have unit stride along its last axis (any row stride is fi
 from __future__ import annotations
 
 from numba import njit, types
+from numba.core import config as numba_config
 from numba.np.linalg import ensure_blas
 
 from ..config import JIT
@@ -86,3 +87,15 @@ def gemm(a, b, c, trans_a, trans_b, scalars):
         return
     _xxgemm(kind, tb, ta, N, M, K, scalars[0:].ctypes, b.ctypes, ldb, a.ctypes, lda,
             scalars[1:].ctypes, c.ctypes, ldc)
+
+
+if numba_config.DISABLE_JIT:  # pragma: no cover - exercised by CI's NUMBA_DISABLE_JIT pass
+    # The BLAS entry points above are compiled-code symbols with no Python form: called from
+    # plain Python they do nothing. With the JIT off (the CI pass that runs the kernels as
+    # Python), gemm is the same product written with NumPy.
+    def gemm(a, b, c, trans_a, trans_b, scalars):  # noqa: F811
+        """NUMBA_DISABLE_JIT twin of the compiled :func:`gemm` (same contract)."""
+        if c.size == 0:
+            return
+        prod = scalars[0] * ((a.T if trans_a else a) @ (b.T if trans_b else b))
+        c[...] = prod if scalars[1] == 0 else prod + scalars[1] * c
