@@ -42,13 +42,16 @@ OURS = {"adam": lambda: optimizers.Adam(0.01),
         "sgd_momentum": lambda: optimizers.SGD(0.05, momentum=0.9),
         "sgd_nesterov": lambda: optimizers.SGD(0.05, momentum=0.8, nesterov=True),
         "rmsprop": lambda: optimizers.RMSprop(0.005, momentum=0.5, centered=True),
-        "adagrad": lambda: optimizers.Adagrad(0.05)}
+        "adagrad": lambda: optimizers.Adagrad(0.05),
+        "sgd_clipped": lambda: optimizers.SGD(0.05, weight_decay=0.01, global_clipnorm=0.5)}
 THEIRS = {"adam": lambda: keras.optimizers.Adam(0.01),
           "adam_amsgrad": lambda: keras.optimizers.Adam(0.01, amsgrad=True),
           "sgd_momentum": lambda: keras.optimizers.SGD(0.05, momentum=0.9),
           "sgd_nesterov": lambda: keras.optimizers.SGD(0.05, momentum=0.8, nesterov=True),
           "rmsprop": lambda: keras.optimizers.RMSprop(0.005, momentum=0.5, centered=True),
-          "adagrad": lambda: keras.optimizers.Adagrad(0.05)}
+          "adagrad": lambda: keras.optimizers.Adagrad(0.05),
+          "sgd_clipped": lambda: keras.optimizers.SGD(0.05, weight_decay=0.01,
+                                                      global_clipnorm=0.5)}
 
 
 @pytest.mark.parametrize("name", list(OURS))
@@ -88,11 +91,47 @@ def test_loss_object_round_trips(tmp_path):
     theirs.train_on_batch(X[0], Y[0])
     theirs.save(tmp_path / "m.keras")
     ours = lstm_np.load_keras(tmp_path / "m.keras")
-    assert isinstance(ours._losses[0] if ours._losses else lstm_np.losses.get(ours.loss),
-                      lstm_np.losses.MeanAbsoluteError)
+    assert isinstance(ours.loss, lstm_np.losses.MeanAbsoluteError)
     ours.train_on_batch(X[1], Y[1])
     theirs.train_on_batch(X[1], Y[1])
     _assert_same_weights(ours, theirs)
+
+
+def test_loss_with_options_and_metrics_reach_keras(tmp_path):
+    y = RNG.integers(0, 2, size=(2, 8, 2)).astype("float32")
+    ours = _ours()
+    loss = lstm_np.losses.BinaryCrossentropy(from_logits=True, label_smoothing=0.1)
+    ours.compile(optimizer=optimizers.Adam(0.01), loss=loss, metrics=["mae"])
+    ours.train_on_batch(X[0], y[0])
+    ours.save_keras(tmp_path / "m.keras")
+    theirs = keras.saving.load_model(tmp_path / "m.keras")
+    assert theirs.loss.get_config()["from_logits"] is True
+    ours.train_on_batch(X[1], y[1])
+    theirs.train_on_batch(X[1], y[1])
+    _assert_same_weights(ours, theirs)
+    back = lstm_np.load_keras(tmp_path / "m.keras")
+    assert back.loss.from_logits and back.loss.label_smoothing == pytest.approx(0.1)
+
+
+def test_frozen_layers_and_bidirectional_keep_keras_variable_order(tmp_path):
+    inp = keras.Input((6, 3))
+    frozen = L.LSTM(4, return_sequences=True, trainable=False)
+    h = L.Bidirectional(L.GRU(3, return_sequences=True))(frozen(inp))
+    theirs = keras.Model(inp, L.Dense(2)(L.LSTM(5)(h)))
+    theirs.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    for i in range(2):
+        theirs.train_on_batch(X[i], Y[i])
+    theirs.save(tmp_path / "m.keras")
+    ours = lstm_np.load_keras(tmp_path / "m.keras")
+    assert len(ours.optimizer.slots["m"]) == len(theirs.trainable_variables)
+    ours.train_on_batch(X[2], Y[2])
+    theirs.train_on_batch(X[2], Y[2])
+    _assert_same_weights(ours, theirs)
+    ours.save_keras(tmp_path / "back.keras")
+    again = keras.saving.load_model(tmp_path / "back.keras")
+    ours.train_on_batch(X[3], Y[3])
+    again.train_on_batch(X[3], Y[3])
+    _assert_same_weights(ours, again)
 
 
 def test_compile_false_and_compiled_never_trained(tmp_path):
