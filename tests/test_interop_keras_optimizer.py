@@ -1,6 +1,8 @@
 """The compiled state (compile_config + optimizer variables) through Keras 3 .keras files:
 train in one library, save, load in the other, train one more batch in both: same weights."""
 
+import io
+import json
 import sys
 import zipfile
 
@@ -8,7 +10,7 @@ import numpy as np
 import pytest
 
 keras = pytest.importorskip("keras")
-pytest.importorskip("h5py")
+h5py = pytest.importorskip("h5py")
 
 import lstm_np  # noqa: E402
 from lstm_np import optimizers  # noqa: E402
@@ -192,3 +194,57 @@ def test_optimizer_state_without_keras_installed(tmp_path, monkeypatch):
     ours.train_on_batch(X[3], Y[3])
     theirs.train_on_batch(X[3], Y[3])
     _assert_same_weights(ours, theirs)
+
+
+def _rewrite(path, edit_config=None, edit_h5=None):
+    """Rewrite a .keras file's config.json and/or model.weights.h5 (a damaged file)."""
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    if edit_config:
+        config = json.loads(parts["config.json"])
+        edit_config(config)
+        parts["config.json"] = json.dumps(config).encode()
+    if edit_h5:
+        buffer = io.BytesIO(parts["model.weights.h5"])
+        with h5py.File(buffer, "r+") as h5:
+            edit_h5(h5)
+        parts["model.weights.h5"] = buffer.getvalue()
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+
+
+@pytest.fixture
+def trained_adam_file(tmp_path):
+    theirs = _theirs()
+    theirs.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    theirs.train_on_batch(X[0], Y[0])
+    theirs.save(tmp_path / "m.keras")
+    return tmp_path / "m.keras"
+
+
+def test_optimizer_variable_count_that_does_not_fit_is_refused(trained_adam_file):
+    def to_sgd(config):
+        config["compile_config"]["optimizer"].update(class_name="SGD",
+                                                     config={"momentum": 0.9})
+
+    _rewrite(trained_adam_file, edit_config=to_sgd)
+    with pytest.raises(ValueError, match=r"holds 18 variables; an lstm_np SGD over 8 "
+                                         r"trainable weights needs 10"):
+        lstm_np.load_keras(trained_adam_file)
+
+
+def test_optimizer_variable_shape_that_does_not_fit_is_refused(trained_adam_file):
+    def wrong_shape(h5):
+        del h5["optimizer/vars/2"]
+        h5["optimizer/vars"].create_dataset("2", data=np.zeros((2, 2), "float32"))
+
+    _rewrite(trained_adam_file, edit_h5=wrong_shape)
+    with pytest.raises(ValueError, match=r"optimizer variable 2 has shape \(2, 2\); its "
+                                         r"weight has \(3, 16\)"):
+        lstm_np.load_keras(trained_adam_file)
+
+
+def test_load_model_passes_compile_on(trained_adam_file):
+    assert lstm_np.load_model(trained_adam_file).compiled
+    assert not lstm_np.load_model(trained_adam_file, compile=False).compiled
