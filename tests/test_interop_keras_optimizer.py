@@ -87,13 +87,16 @@ def test_keras_optimizer_state_continues_in_lstm_np(name, tmp_path):
     _assert_same_weights(ours, theirs)
 
 
-def test_loss_object_round_trips(tmp_path):
+@pytest.mark.parametrize("loss", [keras.losses.MeanAbsoluteError(),
+                                  keras.losses.mean_absolute_error], ids=["object", "function"])
+def test_loss_object_round_trips(loss, tmp_path):
     theirs = _theirs()
-    theirs.compile(optimizer="adam", loss=keras.losses.MeanAbsoluteError())
+    theirs.compile(optimizer="adam", loss=loss, metrics=["mse"])
     theirs.train_on_batch(X[0], Y[0])
     theirs.save(tmp_path / "m.keras")
     ours = lstm_np.load_keras(tmp_path / "m.keras")
     assert isinstance(ours.loss, lstm_np.losses.MeanAbsoluteError)
+    assert ours._compile_spec[1] == ["mse"]
     ours.train_on_batch(X[1], Y[1])
     theirs.train_on_batch(X[1], Y[1])
     _assert_same_weights(ours, theirs)

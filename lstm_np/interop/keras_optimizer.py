@@ -6,8 +6,8 @@ Keras 3 writes a compiled model's optimizer into ``model.weights.h5`` under
 created its variables (``keras/src/optimizers/base_optimizer.py`` and each optimizer's
 ``build``)::
 
-    0: iterations (int64 scalar)
-    1: learning_rate (float32 scalar; absent when the rate is a schedule)
+    0: iterations (an integer scalar)
+    1: learning_rate (a float scalar of floatx; absent when the rate is a schedule)
     then the slots, per optimizer, over ``model.trainable_variables`` in order:
       SGD      momentum_i                       (only when momentum != 0)
       Adam     momentum_i, velocity_i interleaved per variable; then velocity_hat_i (amsgrad)
@@ -157,6 +157,8 @@ def _loss_from_keras(cfg):
         return {k: _loss_from_keras(v) for k, v in cfg.items()}
     if isinstance(cfg, str):
         return losses_mod.get(cfg)
+    if isinstance(cfg, dict) and cfg.get("class_name") == "function":  # keras.losses.mae
+        return losses_mod.get(cfg.get("config"))
     if isinstance(cfg, dict):
         inner = dict(cfg.get("config") or {})
         if inner.get("reduction", "sum_over_batch_size") != "sum_over_batch_size":
@@ -199,6 +201,8 @@ def compile_from_keras(model, config: dict, h5, path) -> None:
                       stacklevel=3)
         return
     metrics = compile_cfg.get("metrics")
+    # Metric names carry over; serialized metric objects are left out (they do not change
+    # training, only what fit logs).
     metrics = [m for m in metrics if isinstance(m, str)] if isinstance(metrics, list) else None
     model.compile(optimizer=opt, loss=loss, metrics=metrics or None,
                   loss_weights=compile_cfg.get("loss_weights"))
