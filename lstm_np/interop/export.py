@@ -6,6 +6,12 @@ what the lstm_np model predicts. When Keras is installed the file is written by 
 from :func:`to_keras`'s live model, so the weight layout is Keras' own; without Keras it is
 written here from the same config and :mod:`.keras_weights`' layout (needs only h5py).
 
+A compiled model also carries its compile state the Keras way: ``compile_config`` (loss,
+optimizer config) and the optimizer's variables (``optimizer/vars/<i>``, see
+:mod:`.keras_optimizer`), so ``keras.saving.load_model`` returns a compiled model whose
+optimizer continues where lstm_np's stopped. A compile state Keras 3 cannot express (a
+learning-rate schedule, Keras 2's ``decay``, a loss Keras lacks) is left out with a warning.
+
 Only what Keras 3 can express is exported: an activation Keras 3 lacks (Keras 2's
 ``hard_sigmoid_keras2``) is refused with a ValueError.
 
@@ -19,9 +25,10 @@ import io
 import json
 import os
 import tempfile
+import warnings
 import zipfile
 
-from . import keras_weights
+from . import keras_optimizer, keras_weights
 from .keras_weights import children, is_model, keras_class
 
 #: The Keras 3 config keys of each class that lstm_np layers also carry (anything else in
@@ -184,6 +191,7 @@ def save_keras(model, path, overwrite: bool = False) -> None:
     ``overwrite=True``)."""
     path = _refuse_existing(path, overwrite)
     config = keras_config(model)
+    compiled = _compile_state(model)
     try:
         import keras  # noqa: F401
     except ImportError:
@@ -195,26 +203,48 @@ def save_keras(model, path, overwrite: bool = False) -> None:
     os.close(fd)
     try:
         if keras is None:
-            _write_zip(model, config, tmp)
+            _write_zip(model, config, tmp, compiled)
         else:
-            to_keras(model).save(tmp)
+            live = to_keras(model)
+            if compiled is not None:
+                live.compile_from_config(compiled[0])  # builds the optimizer's variables
+                keras_optimizer.set_keras_optimizer(live, compiled[1])
+            live.save(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
 
 
-def _write_zip(model, config: dict, path: str) -> None:
+def _compile_state(model):
+    """``(compile_config, optimizer arrays)`` to write, or None (uncompiled, or not
+    expressible in Keras 3: then a warning says why)."""
+    if not getattr(model, "compiled", False):
+        return None
+    reason = keras_optimizer.why_not_exportable(model)
+    if reason is not None:
+        warnings.warn(f"save_keras writes the architecture and weights but not the compile "
+                      f"state: {reason}. keras.saving.load_model will return an uncompiled "
+                      "model.", stacklevel=3)
+        return None
+    return keras_optimizer.compile_config(model), keras_optimizer.optimizer_arrays(model)
+
+
+def _write_zip(model, config: dict, path: str, compiled=None) -> None:
     from .keras_files import require_h5py
 
     h5py = require_h5py()
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as h5:
         keras_weights.save_keras3(model, h5)
+        if compiled is not None:
+            keras_optimizer.write_h5(h5, compiled[1], model.optimizer.name)
     metadata = {"keras_version": "3.0.0 (written by lstm_np)",
                 "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("metadata.json", json.dumps(metadata))
+        if compiled is not None:
+            config = dict(config, compile_config=compiled[0])
         archive.writestr("config.json", json.dumps(config))
         archive.writestr("model.weights.h5", buffer.getvalue())
 

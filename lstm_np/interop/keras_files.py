@@ -23,7 +23,7 @@ import os
 import zipfile
 import zlib
 
-from . import keras_arch, keras_weights
+from . import keras_arch, keras_optimizer, keras_weights
 
 ZIP_MAGIC = b"PK\x03\x04"
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -116,13 +116,19 @@ def set_engine(obj, engine) -> None:
                 set_engine(child, engine)
 
 
-def load_keras(path, engine: str | None = None):
+def load_keras(path, engine: str | None = None, compile: bool = True):
     """Load a Keras model file as an lstm_np model with the same architecture and weights.
 
     Reads Keras 3 ``.keras`` files (Sequential, functional, models nested as layers) and
     Keras 2 full-model ``.h5`` files. A weights-only file (``.weights.h5``) has no architecture:
     build the lstm_np model and call ``model.load_weights(path)`` instead. ``engine`` picks
     the recurrent layers' engine ("numba", the default, or "numpy", the readable reference).
+
+    A ``.keras`` file of a compiled model comes back compiled (``compile=False`` skips it):
+    the loss and optimizer from its ``compile_config`` and the optimizer's state (iterations,
+    learning rate, Adam's moments, SGD's momentum, ...) from ``optimizer/vars``, so training
+    continues as Keras' would. An optimizer or loss lstm_np lacks leaves the model
+    uncompiled, with a warning.
 
     >>> model = lstm_np.load_keras("model.keras")     # doctest: +SKIP
     >>> model.predict(x)                              # doctest: +SKIP
@@ -133,6 +139,8 @@ def load_keras(path, engine: str | None = None):
         with h5:
             model = _build_and_check(config, legacy=False, path=path)
             keras_weights.load_keras3(model, h5)
+            if compile:
+                keras_optimizer.compile_from_keras(model, config, h5, path)
         set_engine(model, engine)
         return model
     h5 = _open_h5(os.fspath(path), os.fspath(path))

@@ -289,7 +289,7 @@ def load_model(filepath, compile=True):
     if is_keras_weights_file(filepath):
         from ..interop import load_keras
 
-        return load_keras(filepath)
+        return load_keras(filepath, compile=compile)
     data, config = _read(filepath)
     if "model" not in config:
         raise ValueError(f"{filepath} holds only weights (save_weights): build the model and "
