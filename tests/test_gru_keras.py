@@ -81,13 +81,14 @@ def test_gru_stateful_three_calls_then_reset_matches_keras(case):
 @given(case=cases)
 def test_gru_float64_within_issue_tolerance_of_unpatched_keras(case):
     """Keras as shipped (float64 matmuls computed in float32): outputs within the issue's
-    1e-6; gradients only within 1e-5 there, since Keras itself is float32-exact."""
+    1e-6; gradients only within the float32 gradient tolerance (2e-4), since Keras itself
+    is float32-precise there."""
     case = dict(case, dtype="float64")
     ours, theirs, x, mask, h0 = make(case)
     from rnn_oracle import TOL
 
     old = TOL["float64"]
-    TOL["float64"] = dict(out=1e-6, grad=1e-5)
+    TOL["float64"] = dict(out=1e-6, grad=2e-4)
     try:
         run_and_compare(ours, theirs, x, initial_state=h0, mask=mask, exact64=False)
     finally:

@@ -68,11 +68,13 @@ def test_simple_rnn_stateful_three_calls_then_reset_matches_keras(case):
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=cases)
 def test_simple_rnn_float64_within_issue_tolerance_of_unpatched_keras(case):
-    """Keras as shipped (float64 matmuls computed in float32): outputs within 1e-6."""
+    """Keras as shipped (float64 matmuls computed in float32): outputs within 1e-6; its
+    gradients are float32-precise, so they are held to the float32 gradient tolerance (a
+    swish + dropout case measured 6.9e-6 from ours)."""
     case = dict(case, dtype="float64")
     ours, theirs, x, mask, h0 = make(case)
     old = TOL["float64"]
-    TOL["float64"] = dict(out=1e-6, grad=1e-5)
+    TOL["float64"] = dict(out=1e-6, grad=2e-4)
     try:
         run_and_compare(ours, theirs, x, initial_state=h0, mask=mask, exact64=False)
     finally:
