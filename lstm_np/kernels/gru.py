@@ -31,12 +31,39 @@ from .lstm_cells import KJIT, MODE_FAST
 
 
 @njit(inline="always", **KJIT)
-def _act(x, mode, fid):
-    """One activation: the vectorised float32 twin (fast mode) or libm by id (exact/generic).
-    ``fid`` is the function's id; MODE_FAST is only chosen for sigmoid/tanh pairs."""
+def _gate_h(ar, xr, aux, H, mode, ract):
+    """reset_after: ``a_h = x_h + r * m_h`` with ``r = ract(a_r)``, into ``ar[2H:]``.
+    The mode is tested outside the loops: a libm call inside one stops vectorisation."""
     if mode == MODE_FAST:
-        return sigmoid32(x) if fid == 1 else tanh32(x)
-    return apply_scalar(fid, x)
+        for j in range(H):
+            ar[2 * H + j] = xr[2 * H + j] + sigmoid32(ar[H + j]) * aux[j]
+    else:
+        for j in range(H):
+            ar[2 * H + j] = xr[2 * H + j] + apply_scalar(ract, ar[H + j]) * aux[j]
+
+
+@njit(inline="always", **KJIT)
+def _gate_q(ar, hp, q, H, mode, ract):
+    """reset_after=False: ``q = r * h_h`` (``hp`` holds h_h, dropped or not)."""
+    if mode == MODE_FAST:
+        for j in range(H):
+            q[j] = sigmoid32(ar[H + j]) * hp[j]
+    else:
+        for j in range(H):
+            q[j] = apply_scalar(ract, ar[H + j]) * hp[j]
+
+
+@njit(inline="always", **KJIT)
+def _new_state(ar, hp, hn, H, mode, act, ract, one):
+    """``h_t = z * h_{t-1} + (1 - z) * act(a_h)`` with ``z = ract(a_z)``, into ``hn``."""
+    if mode == MODE_FAST:
+        for j in range(H):
+            z = sigmoid32(ar[j])
+            hn[j] = z * hp[j] + (one - z) * tanh32(ar[2 * H + j])
+    else:
+        for j in range(H):
+            z = apply_scalar(ract, ar[j])
+            hn[j] = z * hp[j] + (one - z) * apply_scalar(act, ar[2 * H + j])
 
 
 @njit(**KJIT)
@@ -61,6 +88,7 @@ def _forward(xp, U, U_zr, U_h, b_rec, reset_after, h0, mask, has_mask, zero_out,
     m = np.empty((B, 3 * H if reset_after else 2 * H), dtype=dt)  # h-part of the gates
     mh = np.empty((B, H), dtype=dt)  # (r * h) @ U_h (reset_after=False)
     q = np.empty((B, H), dtype=dt)  # r * h_{t-1} (reset_after=False)
+    h_h = np.empty((B, H), dtype=dt)  # h_{t-1} * recurrent dropout mask (reset_after=False)
     a_s = np.empty((B, H3), dtype=dt)  # pre-activations when they are not kept
     aux_s = np.empty((B, H), dtype=dt)
     for t in range(T):
@@ -86,16 +114,16 @@ def _forward(xp, U, U_zr, U_h, b_rec, reset_after, h0, mask, has_mask, zero_out,
             if reset_after:
                 for j in range(H):
                     xr_aux[j] = mr[2 * H + j] + b_rec[2 * H + j]  # m_h
-                for j in range(H):
-                    ar[2 * H + j] = xr[2 * H + j] + _act(ar[H + j], mode, ract) * xr_aux[j]
+                _gate_h(ar, xr, xr_aux, H, mode, ract)
             else:
                 qr = q[b]
                 if has_rdp:
+                    hh = h_h[b]
                     for j in range(H):
-                        qr[j] = _act(ar[H + j], mode, ract) * (hp[j] * rdp_h[b, j])
+                        hh[j] = hp[j] * rdp_h[b, j]
+                    _gate_q(ar, hh, qr, H, mode, ract)
                 else:
-                    for j in range(H):
-                        qr[j] = _act(ar[H + j], mode, ract) * hp[j]
+                    _gate_q(ar, hp, qr, H, mode, ract)
                 for j in range(H):
                     xr_aux[j] = qr[j]
         if not reset_after:
@@ -110,9 +138,7 @@ def _forward(xp, U, U_zr, U_h, b_rec, reset_after, h0, mask, has_mask, zero_out,
             ar = a_all[b, t] if keep else a_s[b]
             hp = h[b]
             hn = h_next[b]
-            for j in range(H):
-                z = _act(ar[j], mode, ract)
-                hn[j] = z * hp[j] + (one - z) * _act(ar[2 * H + j], mode, act)
+            _new_state(ar, hp, hn, H, mode, act, ract, one)
             if keep:
                 hpr = hprev_all[b, t]
                 for j in range(H):
