@@ -243,6 +243,43 @@ def _backward(d_out, dh_T, U, U_zr, U_h, reset_after, z_all, cz_all, ch_all, cr_
     dh0[:] = dh
 
 
+@njit(**KJIT)
+def _coefficients_fast(a, hprev, aux, rdp_h, reset_after, z, cz, ch, cr, r):
+    """float32 fast-math twin of the NumPy precompute in :func:`backward`, one vectorised
+    pass: a (B, T, 3H), hprev/aux (B, T, H), rdp_h (B, H) (ones without recurrent
+    dropout); writes z, cz, ch, cr, r (B, T, H). Derivatives from the activated values
+    (``σ' = s(1-s)``, ``tanh' = 1-t²``), as the LSTM kernels do."""
+    B, T, H = hprev.shape
+    one = np.float32(1)
+    for b in range(B):
+        dr = rdp_h[b]
+        for t in range(T):
+            ar = a[b, t]
+            hp = hprev[b, t]
+            zr = z[b, t]
+            czr = cz[b, t]
+            chr_ = ch[b, t]
+            for j in range(H):
+                sz = sigmoid32(ar[j])
+                th = tanh32(ar[2 * H + j])
+                zr[j] = sz
+                czr[j] = (hp[j] - th) * (sz * (one - sz))
+                chr_[j] = (one - sz) * (one - th * th)
+            crr = cr[b, t]
+            rr = r[b, t]
+            if reset_after:
+                ax = aux[b, t]
+                for j in range(H):
+                    sr = sigmoid32(ar[H + j])
+                    crr[j] = ax[j] * (sr * (one - sr))
+                    rr[j] = sr
+            else:
+                for j in range(H):
+                    sr = sigmoid32(ar[H + j])
+                    crr[j] = (hp[j] * dr[j]) * (sr * (one - sr))
+                    rr[j] = sr * dr[j]
+
+
 def _rdp_parts(rdp, dtype, B, H):
     """(rdp (G, B, H), rdp_zr (G', B, H), rdp_h (B, H), has_rdp) for the kernels."""
     if rdp is None:
@@ -322,17 +359,22 @@ def backward(d_outputs, dh_T, cache):
     rdp, rdp_zr, rdp_h, has_rdp = _rdp_parts(cache.recurrent_dropout_mask, x.dtype, B, H)
     U, U_zr, U_h = _u_parts(cache.recurrent_kernel)
     a, hprev = s["a"], s["h_prev"]  # (B, T, 3H), (B, T, H)
-    a_z, a_r, a_h = a[..., :H], a[..., H:2 * H], a[..., 2 * H:]
-    z, r = ract(a_z), ract(a_r)  # (B, T, H)
-    cz = (hprev - act(a_h)) * ract.derivative(a_z)  # (B, T, H)
-    ch = (1 - z) * act.derivative(a_h)
-    if cache.reset_after:
-        cr = s["aux"] * ract.derivative(a_r)  # m_h σ'(a_r)
+    if _mode(act.id, ract.id, x.dtype) == MODE_FAST:
+        c = [np.empty((B, T, H), x.dtype) for _ in range(5)]  # z, cz, ch, cr, r
+        _coefficients_fast(np.ascontiguousarray(a), np.ascontiguousarray(hprev),
+                           np.ascontiguousarray(s["aux"]), rdp_h, bool(cache.reset_after), *c)
     else:
-        h_h = hprev * rdp_h[:, None, :] if has_rdp else hprev  # U_h's (dropped) input
-        cr = h_h * ract.derivative(a_r)
-        r = r * rdp_h[:, None, :] if has_rdp else r  # dq reaches h_{t-1} as dq r m_h
-    c = [np.ascontiguousarray(v, dtype=x.dtype) for v in (z, cz, ch, cr, r)]
+        a_z, a_r, a_h = a[..., :H], a[..., H:2 * H], a[..., 2 * H:]
+        z, r = ract(a_z), ract(a_r)  # (B, T, H)
+        cz = (hprev - act(a_h)) * ract.derivative(a_z)  # (B, T, H)
+        ch = (1 - z) * act.derivative(a_h)
+        if cache.reset_after:
+            cr = s["aux"] * ract.derivative(a_r)  # m_h σ'(a_r)
+        else:
+            h_h = hprev * rdp_h[:, None, :] if has_rdp else hprev  # U_h's (dropped) input
+            cr = h_h * ract.derivative(a_r)
+            r = r * rdp_h[:, None, :] if has_rdp else r  # dq reaches h_{t-1} as dq r m_h
+        c = [np.ascontiguousarray(v, dtype=x.dtype) for v in (z, cz, ch, cr, r)]
     dt = x.dtype
     d_outputs = np.ascontiguousarray(d_outputs, dtype=dt)
     dh_T = np.ascontiguousarray(dh_T, dtype=dt)
