@@ -306,7 +306,10 @@ def forward(x, kernel, recurrent_kernel, bias, reset_after, h0, mask, zero_outpu
                       None if dropout_mask is None else dropout_mask[:, :, None, :])
     xp = xp.reshape(B, T, 3 * H)  # (B, T, 3H)
     if b_in is not None:
-        xp = xp + b_in
+        if np.asarray(b_in).dtype == xp.dtype:
+            xp += b_in  # in place: gate_project returned a fresh array; same rounding
+        else:
+            xp = xp + b_in
     b_rec = np.zeros(3 * H, x.dtype) if b_rec is None else np.ascontiguousarray(b_rec, x.dtype)
     dt = x.dtype
     xp = np.ascontiguousarray(xp, dtype=dt)
