@@ -9,6 +9,14 @@ products are sequential (one GEMM per step with ``reset_after=True``: ``h @ U``;
 projection ``x @ W + b_in`` before the loop and the weight gradients after it are single
 large matrix products.
 
+Speed (the LSTM kernels' helpers, :mod:`lstm_np.kernels.lstm`): each recurrent product is
+one direct BLAS call into a buffer allocated once (:func:`lstm_np.kernels.blas.gemm`; the
+backward ones accumulate into ``dh`` in place); the element loops run over one row with
+the math mode tested outside them, so float32 tanh/sigmoid use the vectorised
+:mod:`lstm_np.kernels.fastmath` (``LSTM_NP_FAST_MATH``); large batches run in row chunks
+on threads (:mod:`lstm_np.kernels.threads`). With recurrent dropout the products go
+through :func:`lstm_np.kernels.common._recurrent_product` as before.
+
 Training cache, per B·T·H element: pre-activations ``a`` (3) + ``h_{t-1}`` (1) + one
 auxiliary (1: ``m_h = h @ U_h + b_rh`` with reset_after, ``q = r * h`` without) = 5
 floats, plus the input.
