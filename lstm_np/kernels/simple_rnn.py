@@ -14,42 +14,74 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .. import config
 from ..activations import apply_scalar
 from ..config import JIT
 from ..ops.lstm import gate_project, gate_project_backward
+from .blas import gemm
 from .common import _mask_args, _rdp_args, _recurrent_product, _recurrent_product_backward
+from .fastmath import tanh32
+from .lstm_cells import KJIT
 
 
-@njit(**JIT)
-def _forward(xp, U, h0, mask, has_mask, zero_out, rdp, has_rdp, act, keep):
-    """Forward over all steps. xp (B, T, H) is x @ W + b in processing order."""
+@njit(inline="always", **KJIT)
+def _activate(ar, hn, H, fast, act):
+    """``hn = act(ar)``; ``fast``: the vectorised float32 tanh (the test is outside the loop:
+    a libm call inside one stops vectorisation)."""
+    if fast:
+        for j in range(H):
+            hn[j] = tanh32(ar[j])
+    else:
+        for j in range(H):
+            hn[j] = apply_scalar(act, ar[j])
+
+
+@njit(**KJIT)
+def _forward(xp, U, h0, mask, has_mask, zero_out, rdp, has_rdp, fast, act, keep):
+    """Forward over all steps. xp (B, T, H) is x @ W + b in processing order. Without
+    recurrent dropout ``h @ U`` is one BLAS call per step into a buffer allocated once."""
     B, T, H = xp.shape
     dt = xp.dtype
+    scal = np.zeros(2, dtype=dt)
+    scal[0] = 1  # [alpha, beta] = [1, 0]
+    zero = scal[1]
     outputs = np.empty((B, T, H), dtype=dt)  # (B, T, H)
     h = h0.copy()  # (B, H)
     h_next = np.empty((B, H), dtype=dt)
-    prev_out = np.zeros((B, H), dtype=dt)
+    rh = np.empty((B, H), dtype=dt)  # h_{t-1} @ U
     nk = T if keep else 0
     a_all = np.empty((B, nk, H), dtype=dt)  # (B, T, H) pre-activations
     hprev_all = np.empty((B, nk, H), dtype=dt)  # (B, T, H) h_{t-1}
+    a_s = np.empty(H, dtype=dt)
     for t in range(T):
-        rh = _recurrent_product(h, U, rdp, has_rdp)  # (B, H)
+        if has_rdp:
+            rh[:] = _recurrent_product(h, U, rdp, has_rdp)
+        else:
+            gemm(h, U, rh, False, False, scal)  # (B, H)
         for b in range(B):
-            keep_b = (not has_mask) or mask[b, t]
+            ar = a_all[b, t] if keep else a_s  # (H,)
+            xr = xp[b, t]
+            rr = rh[b]
+            hp = h[b]
+            hn = h_next[b]
             for j in range(H):
-                a = xp[b, t, j] + rh[b, j]
-                hn = apply_scalar(act, a)
-                if keep:
-                    a_all[b, t, j] = a
-                    hprev_all[b, t, j] = h[b, j]
-                if keep_b:
-                    h_next[b, j] = hn
-                    prev_out[b, j] = hn
-                else:
-                    h_next[b, j] = h[b, j]
-                    if zero_out:
-                        prev_out[b, j] = 0.0
-                outputs[b, t, j] = prev_out[b, j]
+                ar[j] = xr[j] + rr[j]
+            _activate(ar, hn, H, fast, act)
+            if keep:
+                hpr = hprev_all[b, t]
+                for j in range(H):
+                    hpr[j] = hp[j]
+            out = outputs[b, t]
+            if (not has_mask) or mask[b, t]:
+                for j in range(H):
+                    out[j] = hn[j]
+            else:
+                for j in range(H):
+                    hn[j] = hp[j]  # state carried
+                    if zero_out or t == 0:
+                        out[j] = zero
+                    else:
+                        out[j] = outputs[b, t - 1, j]
         h, h_next = h_next, h
     return outputs, h, a_all, hprev_all
 
@@ -65,6 +97,7 @@ def _backward(d_out, dh_T, U, dact_all, mask, has_mask, zero_out, rdp, has_rdp):
     d_prev_out = np.zeros((B, H), dtype=dt)
     dh_pass = np.zeros((B, H), dtype=dt)
     da = np.empty((B, H), dtype=dt)
+    acc = np.ones(2, dtype=dt)  # [alpha, beta] = [1, 1]: c += a @ b
     for t in range(T - 1, -1, -1):
         for b in range(B):
             keep_b = (not has_mask) or mask[b, t]
@@ -79,7 +112,11 @@ def _backward(d_out, dh_T, U, dact_all, mask, has_mask, zero_out, rdp, has_rdp):
                     dh_pass[b, j] = dh[b, j]  # state carried: its gradient passes through
                     d_prev_out[b, j] = 0.0 if zero_out else d_output
         da_all[:, t, :] = da
-        dh = _recurrent_product_backward(da, U, rdp, has_rdp) + dh_pass
+        if has_rdp:
+            dh = _recurrent_product_backward(da, U, rdp, has_rdp) + dh_pass
+        else:
+            dh[:] = dh_pass
+            gemm(da, U, dh, False, True, acc)  # dh = da @ U^T + dh_pass, in place
     return da_all, dh
 
 
@@ -95,10 +132,12 @@ def forward(x, kernel, recurrent_kernel, bias, h0, mask, zero_output_for_mask, d
         xp = xp + bias
     mask_arr, has_mask = _mask_args(mask, B, T)
     rdp, has_rdp = _rdp_args(recurrent_dropout_mask, x.dtype, H)
+    fast = act_id == 0 and config.FAST_MATH and x.dtype.itemsize == 4  # vectorised tanh
     outputs, h, a_all, hprev_all = _forward(
-        np.ascontiguousarray(xp, dtype=x.dtype), np.ascontiguousarray(recurrent_kernel),
+        np.ascontiguousarray(xp, dtype=x.dtype),
+        np.ascontiguousarray(recurrent_kernel, dtype=x.dtype),
         np.ascontiguousarray(h0, dtype=x.dtype), mask_arr, has_mask, bool(zero_output_for_mask),
-        rdp, has_rdp, act_id, keep)
+        rdp, has_rdp, fast, act_id, keep)
     steps = dict(a=a_all, h_prev=hprev_all) if keep else None
     return outputs, h, steps
 
@@ -114,7 +153,7 @@ def backward(d_outputs, dh_T, cache):
     rdp, has_rdp = _rdp_args(cache.recurrent_dropout_mask, x.dtype, H)
     da, dh0 = _backward(
         np.ascontiguousarray(d_outputs, dtype=x.dtype), np.ascontiguousarray(dh_T, dtype=x.dtype),
-        np.ascontiguousarray(cache.recurrent_kernel),
+        np.ascontiguousarray(cache.recurrent_kernel, dtype=x.dtype),
         np.ascontiguousarray(cache.activation.derivative(s["a"]), dtype=x.dtype),  # vectorised
         mask_arr, has_mask, bool(cache.zero_output_for_mask), rdp, has_rdp)
     da2 = da.reshape(B * T, H)  # (B·T, H)
