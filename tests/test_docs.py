@@ -7,6 +7,7 @@ import importlib.util
 import pathlib
 import re
 
+import numpy as np
 import pytest
 
 DOCS = pathlib.Path(__file__).resolve().parent.parent / "docs"
@@ -65,3 +66,15 @@ def test_demo_doc_shows_what_the_demo_prints_now(tmp_path):
         assert _NUMBER.sub("#", q) == _NUMBER.sub("#", p), (q, p)
         for a, b in zip(_NUMBER.findall(q), _NUMBER.findall(p), strict=True):
             assert float(a) == pytest.approx(float(b), rel=1e-2, abs=1e-4), (q, p)
+
+
+def test_readme_ten_lines_print_what_the_readme_says(capsys):
+    """The README's first example prints Keras' golden LSTM numbers and the weight shapes."""
+    readme = (DOCS.parent / "README.md").read_text()
+    code = re.findall(r"```python\n(.*?)```", readme, re.S)[0]
+    assert len(code.strip().splitlines()) <= 10
+    exec(compile(code, "<README>", "exec"), {"__name__": "__main__"})
+    out = capsys.readouterr().out.split("\n")
+    np.testing.assert_allclose(np.array(out[0].strip("[] ").split(), float),
+                               [0.6288687, 0.86899155, 0.9460773], rtol=1e-6)
+    assert out[1] == "[(4, 12), (3, 12), (12,)]"
