@@ -322,3 +322,11 @@ def test_numba_cache_works_from_a_read_only_install(tmp_path):
             for name in dirs:
                 os.chmod(Path(root) / name, 0o755)
         os.chmod(site, 0o755)
+
+
+def test_keras_only_options_are_validated_as_keras_does():
+    with pytest.raises(ValueError, match="use_cudnn must be 'auto', True or False"):
+        lstm_np.LSTM(3, use_cudnn="yes")
+    with pytest.raises(ValueError, match="implementation must be 1 or 2"):
+        lstm_np.LSTM(3, implementation=3)
+    assert lstm_np.LSTM(3, recurrent_dropout=0.2).implementation == 1  # Keras forces 1

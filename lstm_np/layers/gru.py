@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from .. import activations, initializers
 from ..ops.gru import gru_backward, gru_forward
-from .recurrent import Recurrent
-from .simple_rnn import refuse_unsupported
+from .recurrent import Recurrent, check_use_cudnn, gated_implementation, refuse_unsupported
 
 
 class GRU(Recurrent):
@@ -61,17 +60,9 @@ class GRU(Recurrent):
                            kernel_constraint=kernel_constraint,
                            recurrent_constraint=recurrent_constraint,
                            bias_constraint=bias_constraint)
-        if use_cudnn not in ("auto", True, False):
-            raise ValueError(f"use_cudnn must be 'auto', True or False (as in Keras); got "
-                             f"{use_cudnn!r}. lstm_np never uses cuDNN; it is accepted so "
-                             "Keras configs load.")
+        check_use_cudnn(use_cudnn)
         self.use_cudnn = use_cudnn
-        if implementation not in (1, 2):
-            raise ValueError(
-                f"implementation must be 1 or 2 (as in Keras); got {implementation!r}.")
-        # Keras switches to implementation 1 (one dropout mask per gate) once
-        # recurrent_dropout > 0 (keras/src/layers/rnn/gru.py, GRUCell.__init__).
-        self.implementation = 1 if self.recurrent_dropout != 0.0 else int(implementation)
+        self.implementation = gated_implementation(implementation, self.recurrent_dropout)
 
     def dropout_mask_count(self) -> int:
         return 3 if self.implementation == 1 else 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from .. import activations, initializers
 from ..ops.lstm import lstm_backward, lstm_forward
-from .recurrent import Recurrent
+from .recurrent import Recurrent, check_use_cudnn, gated_implementation, refuse_unsupported
 
 
 class LSTM(Recurrent):
@@ -56,22 +56,16 @@ class LSTM(Recurrent):
         self.recurrent_initializer = initializers.get(recurrent_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.unit_forget_bias = bool(unit_forget_bias)
-        for what, value in (("kernel_regularizer", kernel_regularizer),
-                            ("recurrent_regularizer", recurrent_regularizer),
-                            ("bias_regularizer", bias_regularizer),
-                            ("activity_regularizer", activity_regularizer),
-                            ("kernel_constraint", kernel_constraint),
-                            ("recurrent_constraint", recurrent_constraint),
-                            ("bias_constraint", bias_constraint)):
-            if value is not None:
-                raise NotImplementedError(
-                    f"{what} is not supported by lstm_np yet (got {value!r}); leave it None.")
-        if implementation not in (1, 2):
-            raise ValueError(
-                f"implementation must be 1 or 2 (as in Keras); got {implementation!r}.")
-        # Keras switches to implementation 1 (one dropout mask per gate) once
-        # recurrent_dropout > 0 (keras/src/layers/rnn/lstm.py, LSTMCell.__init__).
-        self.implementation = 1 if self.recurrent_dropout != 0.0 else int(implementation)
+        refuse_unsupported(kernel_regularizer=kernel_regularizer,
+                           recurrent_regularizer=recurrent_regularizer,
+                           bias_regularizer=bias_regularizer,
+                           activity_regularizer=activity_regularizer,
+                           kernel_constraint=kernel_constraint,
+                           recurrent_constraint=recurrent_constraint,
+                           bias_constraint=bias_constraint)
+        check_use_cudnn(use_cudnn)
+        self.use_cudnn = use_cudnn
+        self.implementation = gated_implementation(implementation, self.recurrent_dropout)
 
     def dropout_mask_count(self) -> int:
         return 4 if self.implementation == 1 else 1

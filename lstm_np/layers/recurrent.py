@@ -31,6 +31,32 @@ from ..config import resolve_engine
 from .base import Layer, as_float_array
 
 
+def refuse_unsupported(**options) -> None:
+    """Raise for the Keras regularizer/constraint arguments lstm_np does not implement."""
+    for what, value in options.items():
+        if value is not None:
+            raise NotImplementedError(
+                f"{what} is not supported by lstm_np yet (got {value!r}); leave it None.")
+
+
+def check_use_cudnn(use_cudnn) -> None:
+    """Keras' ``use_cudnn`` is accepted (so Keras configs load) and validated as Keras does."""
+    if use_cudnn not in ("auto", True, False):
+        raise ValueError(f"use_cudnn must be 'auto', True or False (as in Keras); got "
+                         f"{use_cudnn!r}. lstm_np never uses cuDNN; it is accepted so "
+                         "Keras configs load.")
+
+
+def gated_implementation(implementation, recurrent_dropout: float) -> int:
+    """Keras' ``implementation`` of a gated cell: 1 draws one dropout mask per gate, 2 one for
+    all; Keras forces 1 once ``recurrent_dropout > 0`` (LSTMCell/GRUCell ``__init__`` in
+    keras/src/layers/rnn/lstm.py and gru.py)."""
+    if implementation not in (1, 2):
+        raise ValueError(
+            f"implementation must be 1 or 2 (as in Keras); got {implementation!r}.")
+    return 1 if recurrent_dropout != 0.0 else int(implementation)
+
+
 class Recurrent(Layer):
     """Base class of the recurrent layers (not a layer of its own)."""
 

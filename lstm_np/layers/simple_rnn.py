@@ -12,15 +12,7 @@ import numpy as np
 
 from .. import initializers
 from ..ops.simple_rnn import simple_rnn_backward, simple_rnn_forward
-from .recurrent import Recurrent
-
-
-def refuse_unsupported(**options) -> None:
-    """Raise for the Keras regularizer/constraint arguments lstm_np does not implement."""
-    for what, value in options.items():
-        if value is not None:
-            raise NotImplementedError(
-                f"{what} is not supported by lstm_np yet (got {value!r}); leave it None.")
+from .recurrent import Recurrent, refuse_unsupported
 
 
 class SimpleRNN(Recurrent):
