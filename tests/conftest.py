@@ -16,3 +16,15 @@ from hypothesis import settings  # noqa: E402
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+import sys  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _seed_keras_initializers():
+    """Keras' own initial weights (where a test lets Keras draw them) are the same on every
+    run, so a trajectory comparison never passes or fails by the draw."""
+    if "keras" in sys.modules:
+        sys.modules["keras"].utils.set_random_seed(1234)
