@@ -58,3 +58,22 @@ def _rdp_args(rdp, dtype, H):
     if rdp is None:
         return np.ones((1, 1, H), dtype=dtype), False
     return np.ascontiguousarray(rdp, dtype=dtype), True
+
+
+@njit(inline="always", **JIT)
+def _emit_masked_row(outputs, b, t, hn, hp, keep_step, zero_out, H):
+    """Keras' masking for one batch row of one step of a single-state cell (GRU, SimpleRNN),
+    as :mod:`lstm_np.ops.recurrence` states it: an unmasked step outputs its new state; a
+    masked one carries the state (``hn`` <- ``hp``) and outputs the previous output, or
+    zeros with ``zero_output_for_mask`` (zeros too before the first step)."""
+    out = outputs[b, t]
+    if keep_step:
+        for j in range(H):
+            out[j] = hn[j]
+        return
+    for j in range(H):
+        hn[j] = hp[j]  # state carried
+        if zero_out or t == 0:
+            out[j] = 0
+        else:
+            out[j] = outputs[b, t - 1, j]

@@ -32,7 +32,12 @@ from ..ops.gru import gate_mask, split_bias
 from ..ops.lstm import gate_project, gate_project_backward
 from . import threads
 from .blas import gemm
-from .common import _mask_args, _recurrent_product, _recurrent_product_backward
+from .common import (
+    _emit_masked_row,
+    _mask_args,
+    _recurrent_product,
+    _recurrent_product_backward,
+)
 from .fastmath import sigmoid32, tanh32
 from .lstm import _mode, _rows
 from .lstm_cells import KJIT, MODE_FAST
@@ -90,7 +95,7 @@ def _forward(xp, U, U_zr, U_h, b_rec, reset_after, h0, mask, has_mask, zero_out,
     dt = xp.dtype
     scal = np.zeros(2, dtype=dt)
     scal[0] = 1  # [alpha, beta] = [1, 0]: overwrite
-    one, zero = scal[0], scal[1]  # in the dtype (a bare 1.0 would promote float32)
+    one = scal[0]  # in the dtype (a bare 1.0 would promote float32)
     h = h0.copy()  # (B, H)
     h_next = np.empty((B, H), dtype=dt)
     m = np.empty((B, 3 * H if reset_after else 2 * H), dtype=dt)  # h-part of the gates
@@ -151,17 +156,7 @@ def _forward(xp, U, U_zr, U_h, b_rec, reset_after, h0, mask, has_mask, zero_out,
                 hpr = hprev_all[b, t]
                 for j in range(H):
                     hpr[j] = hp[j]
-            out = outputs[b, t]
-            if (not has_mask) or mask[b, t]:
-                for j in range(H):
-                    out[j] = hn[j]
-            else:
-                for j in range(H):
-                    hn[j] = hp[j]  # state carried
-                    if zero_out or t == 0:
-                        out[j] = zero
-                    else:
-                        out[j] = outputs[b, t - 1, j]
+            _emit_masked_row(outputs, b, t, hn, hp, (not has_mask) or mask[b, t], zero_out, H)
         h, h_next = h_next, h
     h_T[:] = h
 

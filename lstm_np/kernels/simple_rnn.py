@@ -19,7 +19,13 @@ from ..activations import apply_scalar
 from ..config import JIT
 from ..ops.lstm import gate_project, gate_project_backward
 from .blas import gemm
-from .common import _mask_args, _rdp_args, _recurrent_product, _recurrent_product_backward
+from .common import (
+    _emit_masked_row,
+    _mask_args,
+    _rdp_args,
+    _recurrent_product,
+    _recurrent_product_backward,
+)
 from .fastmath import tanh32
 from .lstm_cells import KJIT
 
@@ -44,7 +50,6 @@ def _forward(xp, U, h0, mask, has_mask, zero_out, rdp, has_rdp, fast, act, keep)
     dt = xp.dtype
     scal = np.zeros(2, dtype=dt)
     scal[0] = 1  # [alpha, beta] = [1, 0]
-    zero = scal[1]
     outputs = np.empty((B, T, H), dtype=dt)  # (B, T, H)
     h = h0.copy()  # (B, H)
     h_next = np.empty((B, H), dtype=dt)
@@ -71,17 +76,7 @@ def _forward(xp, U, h0, mask, has_mask, zero_out, rdp, has_rdp, fast, act, keep)
                 hpr = hprev_all[b, t]
                 for j in range(H):
                     hpr[j] = hp[j]
-            out = outputs[b, t]
-            if (not has_mask) or mask[b, t]:
-                for j in range(H):
-                    out[j] = hn[j]
-            else:
-                for j in range(H):
-                    hn[j] = hp[j]  # state carried
-                    if zero_out or t == 0:
-                        out[j] = zero
-                    else:
-                        out[j] = outputs[b, t - 1, j]
+            _emit_masked_row(outputs, b, t, hn, hp, (not has_mask) or mask[b, t], zero_out, H)
         h, h_next = h_next, h
     return outputs, h, a_all, hprev_all
 
