@@ -32,7 +32,7 @@ import numpy as np
 from numba import njit
 
 from .. import config
-from . import threads
+from . import lstm_wide, threads
 from .blas import gemm
 from .lstm_cells import (
     KJIT,
@@ -265,6 +265,11 @@ def _backward_simple(d_out, dh_T, dc_T, x, W, U, z, cs, hh, ch, mode, act, ract,
 
 # ----------------------------------------------------------------------------- entry points
 
+#: From this many rows a plain call (no mask, no dropout) runs :mod:`lstm_wide`'s kernels:
+#: packed weights and a register-blocked product per step. Below it (a batch of a few
+#: rows) one vector's width of padding would be mostly waste, and BLAS's GEMV/GEMM win.
+WIDE_MIN_ROWS = 16
+
 _NO_MASK = np.ones((1, 1), dtype=np.bool_)
 _NO_DROP = {np.dtype(d): np.ones((1, 1, 1), dtype=d) for d in ("float32", "float64")}
 
@@ -318,6 +323,10 @@ def forward(x, kernel, recurrent_kernel, bias, h0, c0, mask, zero_output_for_mas
     h0 = np.ascontiguousarray(h0, dtype=dt)
     c0 = np.ascontiguousarray(c0, dtype=dt)
     mode = _mode(act_id, ract_id, dt)
+    if mask is None and dropout_mask is None and recurrent_dropout_mask is None \
+            and B >= WIDE_MIN_ROWS:
+        return lstm_wide.forward(x, W, U, b, has_bias, h0, c0, mode, act_id, ract_id, keep,
+                                 _scratch)
     work = T * B * H * 4 * (H + F)
     if mask is None and dropout_mask is None and recurrent_dropout_mask is None \
             and len(threads.split(B, work)) == 1:
@@ -391,6 +400,9 @@ def backward(d_outputs, dh_T, dc_T, cache):
         zeros = np.zeros
         return (zeros((0, T, F), dt), zeros((F, 4 * H), dt), zeros((H, 4 * H), dt),
                 zeros(4 * H, dt), zeros((0, H), dt), zeros((0, H), dt))
+    if isinstance(cache.steps, lstm_wide.WideSteps):
+        return lstm_wide.backward(d_outputs, dh_T, dc_T, x, W, U, cache.steps, mode, act, ract,
+                                  _scratch)
     dx = np.empty((B, T, F), dt)  # (B, T, F)
     dh0 = np.empty((B, H), dt)
     dc0 = np.empty((B, H), dt)

@@ -70,6 +70,18 @@ def split(batch: int, work: int) -> list[tuple[int, int]]:
     return [(k * batch // n, (k + 1) * batch // n) for k in range(n)]
 
 
+def split_aligned(batch: int, work: int, unit: int) -> list[tuple[int, int]]:
+    """Like :func:`split`, for kernels whose cost does not grow per call with the number of
+    chunks (packed weights, no BLAS repacking): one chunk per thread down to ``unit`` rows,
+    chunk boundaries on multiples of ``unit`` (the vector width the rows are padded to)."""
+    units = -(-batch // unit)
+    if work < MIN_PARALLEL_WORK or units < 2 or _OPENBLAS is None:
+        return [(0, batch)]
+    n = max(1, min(numba.get_num_threads(), units))
+    cuts = [min(batch, round(k * units / n) * unit) for k in range(n + 1)]
+    return [(cuts[k], cuts[k + 1]) for k in range(n) if cuts[k + 1] > cuts[k]]
+
+
 def run(kernel, jobs) -> None:
     """``kernel(*args)`` for every args tuple in ``jobs``, the first on this thread."""
     if len(jobs) == 1:
