@@ -5,15 +5,15 @@ Same equations as :mod:`lstm_np.ops.lstm` and the same element-wise step
 the matrix products are done, which is where a batch spends its time:
 
 * **one product per step, on packed weights.** The gates are written as the textbook
-  concatenation ``z_t = [W; U]^T [x_t; h_{t-1}] + b``: the stacked weights ``[W; U]``
-  ``(F+H, 4H)`` are packed once per call (:func:`lstm_np.kernels.packed.pack`) and every
-  step runs one register-blocked product (:func:`lstm_np.kernels.packed.gemm_packed`) on
-  the column block ``[x_t; h_{t-1}]`` ``(F+H, nb)``. Backward likewise: one product
-  ``[dx_t; dh_{t-1}] = [W; U] dz_t`` per step.
-* **weight gradients in one GEMM.** The columns ``[x_t; h_{t-1}]`` of every step are kept
-  side by side, ``xh (F+H, T+1, nb)``, and ``dz`` as ``(4H, T, nb)``, so
-  ``[dW; dU] = sum_t [x_t; h_{t-1}] dz_t^T`` is one BLAS ``?gemm`` over ``T·nb`` columns
-  after the sweep, not ``T`` small ones.
+  concatenation ``z_t = [W; U; b]^T [x_t; h_{t-1}; 1]``: the stacked weights and bias
+  ``(F+H+1, 4H)`` are packed once per call (:func:`lstm_np.kernels.packed.pack_stacked`)
+  and every step runs one register-blocked product
+  (:func:`lstm_np.kernels.packed.gemm_packed`) on the column block ``[x_t; h_{t-1}; 1]``
+  ``(F+H+1, nb)``. Backward likewise: one product ``[dx_t; dh_{t-1}] = [W; U] dz_t`` a step.
+* **weight gradients in one GEMM.** The columns ``[x_t; h_{t-1}; 1]`` of every step are
+  kept side by side, ``xh (F+H+1, T+1, nb)``, and ``dz`` as ``(4H, T, nb)``, so
+  ``[dW; dU; db] = sum_t [x_t; h_{t-1}; 1] dz_t^T`` is one BLAS ``?gemm`` over ``T·nb``
+  columns after the sweep, not ``T`` small ones (the row of ones sums ``dz`` into ``db``).
 * **batch padded to the vector width.** Rows are columns here (``(·, nb)`` blocks), padded
   to a multiple of :func:`lstm_np.kernels.packed.lanes` with zeros; the padding's results
   are never read, and its gradients are zeroed before they reach the weight gradients.
@@ -32,26 +32,40 @@ from .lstm_cells import KJIT, cell_backward, cell_forward
 from .packed import gemm_packed, lanes, pack_stacked, panels
 
 
+#: Rows per block of the transposing copies: one cache line of float32 a side.
+_BLOCK = 16
+
+
+@njit(inline="always", **KJIT)
+def _rows_to_columns(x, t, xh, s):
+    """``xh[f, s, b] = x[b, t, f]``: step t's inputs into the product's column block, in
+    blocks of rows so that both sides stay in a few cache lines."""
+    nb, _, F = x.shape
+    for b0 in range(0, nb, _BLOCK):
+        for f in range(F):
+            for b in range(b0, min(b0 + _BLOCK, nb)):
+                xh[f, s, b] = x[b, t, f]
+
+
 @njit(**KJIT)
-def _forward_wide(x, ap, bias, has_bias, h0, c0, mode, act, ract, xh, z, cs, ch, hn, out, h_T,
-                  c_T):
+def _forward_wide(x, ap, h0, c0, mode, act, ract, xh, z, cs, ch, hn, out, h_T, c_T):
     """One row chunk through all T steps.
 
-    x (nb, T, F) the chunk's rows; ap the packed ``[W; U]^T`` (P, F+H, MR); h0/c0 (nb, H).
-    Work: xh (F+H, S, nbp) the product's right operand, column slot ``t % S`` holding
-    ``[x_t; h_{t-1}]`` (S = T+1 keeps every step for backward, S = 2 alternates); z (T or 1,
+    x (nb, T, F) the chunk's rows; ap the packed ``[W; U; b]^T`` (P, F+H+1, MR); h0/c0 (nb, H).
+    Work: xh (F+H+1, S, nbp) the product's right operand, column slot ``t % S`` holding
+    ``[x_t; h_{t-1}; 1]`` (S = T+1 keeps every step for backward, S = 2 alternates); z (T or 1,
     P·MR, nbp) the gates; cs (T or 1, H, nbp) tanh(c_t); ch (T+1 or 2, H, nbp) the cell
     states, slot ``t % len`` entering step t; hn (H, nbp) h_t as the cell writes it.
     Out: out (nb, T, H), h_T/c_T (nb, H).
     """
     nb, T, F = x.shape
-    FH, S, nbp = xh.shape
-    H = FH - F
+    FH1, S, nbp = xh.shape
+    H = FH1 - 1 - F
     H4 = 4 * H
     n = H * nbp
     nz, ncs, nch = z.shape[0], cs.shape[0], ch.shape[0]
-    zero = np.zeros(1, z.dtype)[0]
     xh[:, :, nb:] = 0.0  # padding columns: zero input and state
+    xh[F + H] = 1.0  # the row that multiplies the bias
     ch[0, :, nb:] = 0.0
     for j in range(H):
         for b in range(nb):
@@ -59,28 +73,20 @@ def _forward_wide(x, ap, bias, has_bias, h0, c0, mode, act, ract, xh, z, cs, ch,
             ch[0, j, b] = c0[b, j]
     keep_all = S == T + 1
     if keep_all:  # every x_t in place now; else one step at a time below
-        for b in range(nb):
-            for t in range(T):
-                for f in range(F):
-                    xh[f, t, b] = x[b, t, f]
+        for t in range(T):
+            _rows_to_columns(x, t, xh, t)
     for t in range(T):
         s, s_next = t % S, (t + 1) % S
         if not keep_all:
-            for b in range(nb):
-                for f in range(F):
-                    xh[f, s, b] = x[b, t, f]
+            _rows_to_columns(x, t, xh, s)
         zt = z[t % nz]  # (P·MR, nbp); rows past 4H are the product's scratch
-        for k in range(H4):
-            v = bias[k] if has_bias else zero
-            for b in range(nbp):
-                zt[k, b] = v
-        gemm_packed(ap, xh[:, s, :], zt, True)  # z_t += [W; U]^T [x_t; h_{t-1}]
+        gemm_packed(ap, xh[:, s, :], zt, False)  # z_t = [W; U; b]^T [x_t; h_{t-1}; 1]
         cell_forward(zt[:H4].reshape(4 * n), ch[t % nch].reshape(n), ch[(t + 1) % nch].reshape(n),
                      hn.reshape(n), cs[t % ncs].reshape(n), mode, act, ract)
         for j in range(H):
             for b in range(nbp):
                 xh[F + j, s_next, b] = hn[j, b]
-        for b in range(nb):
+        for b in range(nb):  # rows of out are contiguous: that side wins here (measured)
             for j in range(H):
                 out[b, t, j] = hn[j, b]
     for b in range(nb):
@@ -93,12 +99,12 @@ def _forward_wide(x, ap, bias, has_bias, h0, c0, mode, act, ract, xh, z, cs, ch,
 
 @njit(**KJIT)
 def _backward_wide(d_out, dh_T, dc_T, ap2, F, z, cs, ch, xh, mode, act, ract, dzt, dz, dxh,
-                   dc, dc_new, d_o, dx, dh0, dc0, dWU, db):
+                   dc, dc_new, d_o, dx, dh0, dc0, dWUb):
     """BPTT for one row chunk of :func:`_forward_wide` (kept with S = T+1).
 
     ap2 the packed ``[W; U]`` (P2, 4H, MR). Work: dzt (4H, nbp) dz_t; dz (4H, T, nbp) every
     dz_t; dxh (P2·MR, nbp) ``[dx_t; dh_{t-1}]`` (rows F:F+H are dh); dc, dc_new, d_o (H, nbp).
-    Out: dx (nb, T, F), dh0/dc0 (nb, H), this chunk's ``[dW; dU]`` (F+H, 4H) and db (4H,).
+    Out: dx (nb, T, F), dh0/dc0 (nb, H), this chunk's ``[dW; dU; db]`` (F+H+1, 4H).
     """
     nb, T, H = d_out.shape
     H4 = 4 * H
@@ -106,7 +112,6 @@ def _backward_wide(d_out, dh_T, dc_T, ap2, F, z, cs, ch, xh, mode, act, ract, dz
     n = H * nbp
     dt = dz.dtype
     one = np.ones(1, dt)[0]
-    zero = one - one
     dh = dxh[F:F + H]  # (H, nbp): the product writes dh_{t-1} here
     dh[:, :] = 0.0
     dc[:, :] = 0.0
@@ -138,18 +143,14 @@ def _backward_wide(d_out, dh_T, dc_T, ap2, F, z, cs, ch, xh, mode, act, ract, dz
         for j in range(H):
             dh0[b, j] = dh[j, b]
             dc0[b, j] = dc[j, b]
-    # [dW; dU] = sum over steps and rows of [x_t; h_{t-1}] dz_t^T: one GEMM over T·nbp.
-    FH = xh.shape[0]
+    # [dW; dU; db] = sum over steps and rows of [x_t; h_{t-1}; 1] dz_t^T: one GEMM over
+    # T·nbp columns (the row of ones sums dz into db).
+    FH1 = xh.shape[0]
     cols = T * nbp
     put = np.zeros(2, dt)  # gemm [alpha, beta] = [1, 0]
     put[0] = 1.0
-    dz2 = dz.reshape((H4, cols))  # (4H, T·nbp)
-    gemm(xh.reshape((FH, xh.shape[1] * nbp))[:, :cols], dz2, dWU, False, True, put)
-    for k in range(H4):
-        s = zero
-        for e in range(cols):
-            s += dz2[k, e]
-        db[k] = s
+    gemm(xh.reshape((FH1, xh.shape[1] * nbp))[:, :cols], dz.reshape((H4, cols)), dWUb, False,
+         True, put)
 
 
 # ----------------------------------------------------------------------------- entry points
@@ -172,8 +173,8 @@ def forward(x, W, U, b, has_bias, h0, c0, mode, act, ract, keep, scratch):
     B, T, F = x.shape
     H = U.shape[0]
     L = lanes(dt)
-    ap = panels(4 * H, F + H, dt)  # (P, F+H, MR): [W; U]^T
-    pack_stacked(W, U, ap, True)
+    ap = panels(4 * H, F + H + 1, dt)  # (P, F+H+1, MR): [W; U; b]^T
+    pack_stacked(W, U, b.reshape(1, 4 * H) if has_bias else np.zeros((1, 4 * H), dt), ap, True)
     Mp = ap.shape[0] * ap.shape[2]
     out = np.empty((B, T, H), dt)  # (B, T, H)
     h_T = np.empty((B, H), dt)
@@ -183,19 +184,19 @@ def forward(x, W, U, b, has_bias, h0, c0, mode, act, ract, keep, scratch):
     for b0, b1 in threads.split_aligned(B, T * B * H * 4 * (H + F), L):
         nbp = _round_up(b1 - b0, L)
         if keep:  # the training cache: fresh arrays, they outlive the call
-            xh = np.empty((F + H, S, nbp), dt)  # (F+H, T+1, nbp)
+            xh = np.empty((F + H + 1, S, nbp), dt)  # (F+H+1, T+1, nbp)
             z = np.empty((T, Mp, nbp), dt)  # (T, P·MR, nbp)
             cs = np.empty((T, H, nbp), dt)  # (T, H, nbp)
             ch = np.empty((S, H, nbp), dt)  # (T+1, H, nbp)
             chunks.append((b0, b1, z, cs, ch, xh))
         else:
-            xh = scratch("wxh", b0, (F + H, S, nbp), dt)
+            xh = scratch("wxh", b0, (F + H + 1, S, nbp), dt)
             z = scratch("wz", b0, (1, Mp, nbp), dt)
             cs = scratch("wcs", b0, (1, H, nbp), dt)
             ch = scratch("wch", b0, (S, H, nbp), dt)
         hn = scratch("whn", b0, (H, nbp), dt)
-        jobs.append((x[b0:b1], ap, b, has_bias, h0[b0:b1], c0[b0:b1], mode, act, ract, xh, z,
-                     cs, ch, hn, out[b0:b1], h_T[b0:b1], c_T[b0:b1]))
+        jobs.append((x[b0:b1], ap, h0[b0:b1], c0[b0:b1], mode, act, ract, xh, z, cs, ch, hn,
+                     out[b0:b1], h_T[b0:b1], c_T[b0:b1]))
     threads.run(_forward_wide, jobs)
     return out, h_T, c_T, (WideSteps(chunks) if keep else None)
 
@@ -206,7 +207,7 @@ def backward(d_outputs, dh_T, dc_T, x, W, U, cache, mode, act, ract, scratch):
     B, T, F = x.shape
     H = U.shape[0]
     ap2 = panels(F + H, 4 * H, dt)  # (P2, 4H, MR): [W; U]
-    pack_stacked(W, U, ap2, False)
+    pack_stacked(W, U, W[:0], ap2, False)
     Mp2 = ap2.shape[0] * ap2.shape[2]
     dx = np.empty((B, T, F), dt)  # (B, T, F)
     dh0 = np.empty((B, H), dt)
@@ -214,17 +215,16 @@ def backward(d_outputs, dh_T, dc_T, x, W, U, cache, mode, act, ract, scratch):
     jobs, grads = [], []
     for b0, b1, z, cs, ch, xh in cache.chunks:
         nbp = xh.shape[2]
-        g = (np.empty((F + H, 4 * H), dt), np.empty(4 * H, dt))  # [dW; dU], db
+        g = np.empty((F + H + 1, 4 * H), dt)  # [dW; dU; db]
         grads.append(g)
         jobs.append((d_outputs[b0:b1], dh_T[b0:b1], dc_T[b0:b1], ap2, F, z, cs, ch, xh, mode,
                      act, ract, scratch("wdzt", b0, (4 * H, nbp), dt),
                      scratch("wdz", b0, (4 * H, T, nbp), dt),
                      scratch("wdxh", b0, (Mp2, nbp), dt), scratch("wdc", b0, (H, nbp), dt),
                      scratch("wdcn", b0, (H, nbp), dt), scratch("wdo", b0, (H, nbp), dt),
-                     dx[b0:b1], dh0[b0:b1], dc0[b0:b1], *g))
+                     dx[b0:b1], dh0[b0:b1], dc0[b0:b1], g))
     threads.run(_backward_wide, jobs)
-    dWU, db = grads[0]
+    dWUb = grads[0]
     for g in grads[1:]:
-        dWU += g[0]
-        db += g[1]
-    return dx, dWU[:F].copy(), dWU[F:].copy(), db, dh0, dc0
+        dWUb += g
+    return dx, dWUb[:F].copy(), dWUb[F:F + H].copy(), dWUb[F + H].copy(), dh0, dc0

@@ -89,6 +89,11 @@ def _make_tile(nv: int, fp64: bool, accumulate: bool):
                 builder.module, ir.FunctionType(vec, [vec, vec, vec]),
                 f"llvm.fma.v{L}{'f64' if fp64 else 'f32'}")
 
+            i8p = ir.IntType(8).as_pointer()
+            prefetch = cgutils.get_or_insert_function(  # (address, read, locality, data)
+                builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
+                "llvm.prefetch.p0i8")
+
             def load_vec(base, offset):
                 v = builder.load(builder.bitcast(builder.gep(base, [offset]), vec.as_pointer()))
                 v.align = size
@@ -114,6 +119,10 @@ def _make_tile(nv: int, fp64: bool, accumulate: bool):
                 p.add_incoming(v0, entry)
                 acc.append(p)
             b_row = builder.mul(k, ldb)
+            # B's rows are strided (a column block of a wider array): ask for row k + 8 now.
+            ahead = builder.gep(pb, [builder.add(b_row, builder.mul(ir.Constant(i64, 8), ldb))])
+            builder.call(prefetch, [builder.bitcast(ahead, i8p), ir.Constant(i32, 0),
+                                    ir.Constant(i32, 3), ir.Constant(i32, 1)])
             bk = [load_vec(pb, builder.add(b_row, ir.Constant(i64, v * L))) for v in range(nv)]
             a_col = builder.mul(k, ir.Constant(i64, MR))
             new = []
@@ -158,24 +167,27 @@ def panels(rows, K, dtype):
 
 
 @njit(**JIT)
-def pack_stacked(top, bottom, ap, transpose):
-    """Pack ``A = [top; bottom]`` (or its transpose) into ``ap`` ``(P, K, MR)``:
-    ``ap[p, k, r] = A[p·MR + r, k]``, rows past A's zero. The LSTM stacks its two weights,
-    ``[W; U]``: the forward multiplies by its transpose, the backward by it."""
+def pack_stacked(top, middle, bottom, ap, transpose):
+    """Pack ``A = [top; middle; bottom]`` (or its transpose) into ``ap`` ``(P, K, MR)``:
+    ``ap[p, k, r] = A[p·MR + r, k]``, rows past A's zero. The LSTM stacks its weights and
+    bias, ``[W; U; b]``: the forward multiplies by its transpose, the backward by ``[W; U]``
+    (pass ``bottom`` with no rows)."""
     P, K, mr = ap.shape
-    M0 = top.shape[0]
-    M = top.shape[1] if transpose else M0 + bottom.shape[0]
+    M0, M1 = top.shape[0], middle.shape[0]
+    M = top.shape[1] if transpose else M0 + M1 + bottom.shape[0]
     for p in range(P):
         m = min(mr, M - p * mr)
         for k in range(K):
-            if transpose:  # A[i, k] = [top; bottom][k, i]: a contiguous run of row k
-                src = top[k] if k < M0 else bottom[k - M0]
+            if transpose:  # A[i, k] = S[k, i]: a contiguous run of row k of the stack S
+                src = top[k] if k < M0 else (middle[k - M0] if k < M0 + M1
+                                             else bottom[k - M0 - M1])
                 for r in range(m):
                     ap[p, k, r] = src[p * mr + r]
             else:
                 for r in range(m):
                     i = p * mr + r
-                    ap[p, k, r] = top[i, k] if i < M0 else bottom[i - M0, k]
+                    ap[p, k, r] = top[i, k] if i < M0 else (
+                        middle[i - M0, k] if i < M0 + M1 else bottom[i - M0 - M1, k])
             for r in range(m, mr):
                 ap[p, k, r] = 0.0
 
@@ -184,52 +196,78 @@ def pack(a, rows_of_a=True):
     """``a`` packed on its own (tests, benchmarks): the panels of ``a`` (or of ``a.T``)."""
     A = a if rows_of_a else a.T
     ap = panels(A.shape[0], A.shape[1], a.dtype)
-    pack_stacked(a, a[:0], ap, not rows_of_a)
+    pack_stacked(a, a[:0], a[:0], ap, not rows_of_a)
     return ap
+
+
+# One loop per dtype and mode: the tile kernels are compile-time choices, and a branch
+# inside the column loop measured ~8% slower than these straight loops.
+
+@njit(**JIT)
+def _loop_s_acc(ap, b, pa0, pb0, pc0, ldb, ldc, L):
+    P, K, _ = ap.shape
+    N = b.shape[1]
+    for p in range(P):
+        pa, pc = pa0 + p * K * MR * 4, pc0 + p * MR * ldc * 4
+        for j in range(0, N - 2 * L + 1, 2 * L):
+            _tile_s2(pa, pb0 + j * 4, pc + j * 4, K, ldb, ldc)
+        if N % (2 * L):
+            _tile_s1(pa, pb0 + (N - L) * 4, pc + (N - L) * 4, K, ldb, ldc)
+
+
+@njit(**JIT)
+def _loop_s_put(ap, b, pa0, pb0, pc0, ldb, ldc, L):
+    P, K, _ = ap.shape
+    N = b.shape[1]
+    for p in range(P):
+        pa, pc = pa0 + p * K * MR * 4, pc0 + p * MR * ldc * 4
+        for j in range(0, N - 2 * L + 1, 2 * L):
+            _put_s2(pa, pb0 + j * 4, pc + j * 4, K, ldb, ldc)
+        if N % (2 * L):
+            _put_s1(pa, pb0 + (N - L) * 4, pc + (N - L) * 4, K, ldb, ldc)
+
+
+@njit(**JIT)
+def _loop_d_acc(ap, b, pa0, pb0, pc0, ldb, ldc, L):
+    P, K, _ = ap.shape
+    N = b.shape[1]
+    for p in range(P):
+        pa, pc = pa0 + p * K * MR * 8, pc0 + p * MR * ldc * 8
+        for j in range(0, N - 2 * L + 1, 2 * L):
+            _tile_d2(pa, pb0 + j * 8, pc + j * 8, K, ldb, ldc)
+        if N % (2 * L):
+            _tile_d1(pa, pb0 + (N - L) * 8, pc + (N - L) * 8, K, ldb, ldc)
+
+
+@njit(**JIT)
+def _loop_d_put(ap, b, pa0, pb0, pc0, ldb, ldc, L):
+    P, K, _ = ap.shape
+    N = b.shape[1]
+    for p in range(P):
+        pa, pc = pa0 + p * K * MR * 8, pc0 + p * MR * ldc * 8
+        for j in range(0, N - 2 * L + 1, 2 * L):
+            _put_d2(pa, pb0 + j * 8, pc + j * 8, K, ldb, ldc)
+        if N % (2 * L):
+            _put_d1(pa, pb0 + (N - L) * 8, pc + (N - L) * 8, K, ldb, ldc)
 
 
 @njit(**JIT)
 def gemm_packed(ap, b, c, accumulate):
     """``c[:P·MR] += A @ b`` (``accumulate``) or ``c[:P·MR] = A @ b``; see the module doc."""
-    P, K, _ = ap.shape
-    N = b.shape[1]
     size = c.itemsize
     L = VECTOR_BYTES // size
-    ldb = b.strides[0] // size
-    ldc = c.strides[0] // size
-    pa0 = np.intp(ap.ctypes.data)
-    pb0 = np.intp(b.ctypes.data)
-    pc0 = np.intp(c.ctypes.data)
-    panel = K * MR * size
-    for p in range(P):
-        pa = pa0 + p * panel
-        pc = pc0 + p * MR * ldc * size
-        j = 0
-        while j + 2 * L <= N:
-            pb, pcj = pb0 + j * size, pc + j * size
-            if size == 4:
-                if accumulate:
-                    _tile_s2(pa, pb, pcj, K, ldb, ldc)
-                else:
-                    _put_s2(pa, pb, pcj, K, ldb, ldc)
-            else:
-                if accumulate:
-                    _tile_d2(pa, pb, pcj, K, ldb, ldc)
-                else:
-                    _put_d2(pa, pb, pcj, K, ldb, ldc)
-            j += 2 * L
-        if j < N:  # N is a multiple of L: one vector left
-            pb, pcj = pb0 + j * size, pc + j * size
-            if size == 4:
-                if accumulate:
-                    _tile_s1(pa, pb, pcj, K, ldb, ldc)
-                else:
-                    _put_s1(pa, pb, pcj, K, ldb, ldc)
-            else:
-                if accumulate:
-                    _tile_d1(pa, pb, pcj, K, ldb, ldc)
-                else:
-                    _put_d1(pa, pb, pcj, K, ldb, ldc)
+    args = (np.intp(ap.ctypes.data), np.intp(b.ctypes.data), np.intp(c.ctypes.data),
+            b.strides[0] // size, c.strides[0] // size, L)
+    if size == 4:
+        if accumulate:
+            _loop_s_acc(ap, b, *args)
+        else:
+            _loop_s_put(ap, b, *args)
+    else:
+        if accumulate:
+            _loop_d_acc(ap, b, *args)
+        else:
+            _loop_d_put(ap, b, *args)
 
 
 if numba_config.DISABLE_JIT:  # pragma: no cover - exercised by CI's NUMBA_DISABLE_JIT pass
