@@ -17,6 +17,8 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 TESTS=(
   tests/test_lstm_engines.py
   tests/test_kernels_lstm.py
+  tests/test_kernels_lstm_wide.py
+  tests/test_kernels_packed.py
   tests/test_kernels_gru.py
   tests/test_kernels_simple_rnn.py
   tests/test_lstm_backward.py

@@ -240,3 +240,26 @@ def test_implementation_1_without_recurrent_dropout_uses_per_gate_input_masks(en
         cell.get_dropout_mask = lambda step_input: [torch.tensor(m) for m in dp]
         expected = rnn(torch.tensor(x), training=True).detach().numpy()
     assert_close(out, expected, 1e-6, engine)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("kw", [dict(return_sequences=True),
+                                dict(return_state=True, go_backwards=True),
+                                dict(return_sequences=True, use_bias=False,
+                                     activation="relu", recurrent_activation="hard_sigmoid")])
+def test_batches_of_16_rows_and_more_match_keras(kw, dtype):
+    """Batches from 16 rows take the packed-weight kernels (lstm_np/kernels/lstm_wide.py):
+    33 rows = padding to the vector width and, with 2+ threads, two row chunks."""
+    from lstm_np.kernels import lstm_wide
+
+    rng = np.random.default_rng(33)
+    x = rng.standard_normal((33, 6, 3)).astype(dtype)
+    y_shape = (33, 6, 5) if kw.get("return_sequences") else (33, 5)
+    dy = rng.standard_normal(y_shape).astype(dtype)
+    if kw.get("return_state"):
+        dy = [dy, rng.standard_normal((33, 5)).astype(dtype),
+              rng.standard_normal((33, 5)).astype(dtype)]
+    assert_matches_keras(dict(units=5, **kw), x, dtype=dtype, training=True, dy=dy, rng=rng)
+    layer = lstm_np.LSTM(5, engine="numba", dtype=dtype, **kw)  # the path it took
+    layer(x, training=True)
+    assert isinstance(layer._cache[0].steps, lstm_wide.WideSteps)

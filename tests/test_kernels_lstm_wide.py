@@ -1,0 +1,105 @@
+"""The LSTM's wide kernels (lstm_np/kernels/lstm_wide.py: 16+ rows, no mask, no dropout)
+against the NumPy engine: forward, BPTT, padding, chunks, every activation mode.
+
+Tolerances as tests/test_kernels_lstm.py: float64 1e-12, float32 exact 1e-6, fast 1e-5,
+relative to the largest magnitude. Each case asserts that the wide kernel ran (a test of
+the other path would pass silently otherwise); its Keras cross-check is in
+tests/test_lstm_keras.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_kernels_lstm import TOL, _assert_close, _case, _run, math_mode  # noqa: F401
+
+from lstm_np.kernels import lstm as kernels
+from lstm_np.kernels import lstm_wide, threads
+from lstm_np.ops.lstm import lstm_forward
+
+
+@pytest.fixture(params=["one_chunk", "chunks"])
+def wide_chunks(request, monkeypatch):
+    """One chunk, or several (chunk edges inside the padding unit included)."""
+    if request.param == "chunks":
+        if threads._OPENBLAS is None:
+            pytest.skip("SciPy's OpenBLAS not found: the kernels stay serial")
+        monkeypatch.setattr(threads, "MIN_PARALLEL_WORK", 0)
+        monkeypatch.setattr(threads.numba, "get_num_threads", lambda: 3)
+    return request.param
+
+
+def _is_wide(c):
+    cache = lstm_forward(c["x"], c["W"], c["U"], c["b"], c["h0"], c["c0"], engine="numba",
+                         keep=True)[2]
+    return isinstance(cache.steps, lstm_wide.WideSteps)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("B,T,F,H", [(16, 5, 3, 4), (17, 6, 2, 7), (40, 3, 5, 16),
+                                     (64, 2, 1, 13), (33, 1, 4, 3)])
+def test_wide_numba_matches_numpy(dtype, B, T, F, H, math_mode, wide_chunks):  # noqa: F811
+    c = _case(dtype, B, T, F, H, False, 0, 0, seed=B)
+    assert _is_wide(c)
+    _assert_close(_run(c, "numba"), _run(c, "numpy"), TOL[(dtype, math_mode)])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("act,ract", [("relu", "hard_sigmoid"), ("softsign", "sigmoid"),
+                                      ("tanh", "hard_sigmoid_keras2")])
+def test_wide_generic_activations_no_bias(dtype, act, ract, wide_chunks):
+    c = _case(dtype, 21, 5, 3, 6, False, 0, 0, seed=5)
+    kw = dict(activation=act, recurrent_activation=ract, use_bias=False)
+    _assert_close(_run(c, "numba", **kw), _run(c, "numpy", **kw), TOL[(dtype, False)])
+
+
+def test_below_the_threshold_and_with_a_mask_the_other_kernel_runs():
+    c = _case("float32", kernels.WIDE_MIN_ROWS - 1, 3, 2, 4, False, 0, 0)
+    assert not _is_wide(c)
+    c = _case("float32", 20, 3, 2, 4, True, 0, 0)
+    cache = lstm_forward(c["x"], c["W"], c["U"], c["b"], c["h0"], c["c0"], mask=c["mask"],
+                         engine="numba", keep=True)[2]
+    assert not isinstance(cache.steps, lstm_wide.WideSteps)
+
+
+def test_padding_never_leaks_even_when_its_rows_overflow(wide_chunks):
+    """Padding columns run the recurrence on zeros; with an unbounded activation and huge
+    weights they may overflow. Their gradients are zeroed, so dW/dU/db stay finite."""
+    c = _case("float32", 17, 4, 2, 3, False, 0, 0, seed=9)
+    c["x"][:] = 0.0
+    c["h0"][:] = 0.0
+    c["c0"][:] = 0.0
+    c["b"][:] = 60.0  # relu(60) with forget gates near 1: the cell grows every step
+    kw = dict(activation="relu", recurrent_activation="sigmoid")
+    got, want = _run(c, "numba", **kw), _run(c, "numpy", **kw)
+    assert all(np.isfinite(g).all() for g in got)
+    _assert_close(got, want, 1e-5)
+
+
+def test_wide_inference_equals_training_forward(wide_chunks):
+    c = _case("float64", 35, 6, 3, 8, False, 0, 0)
+    args = (c["x"], c["W"], c["U"], c["b"], c["h0"], c["c0"])
+    a = lstm_forward(*args, engine="numba", keep=False)
+    b = lstm_forward(*args, engine="numba", keep=True)
+    for u, v in zip([a[0], *a[1]], [b[0], *b[1]], strict=True):
+        np.testing.assert_array_equal(u, v)
+
+
+def test_wide_inputs_not_written():
+    c = _case("float64", 24, 5, 3, 6, False, 0, 0)
+    before = {k: v.copy() for k, v in c.items() if v is not None}
+    _run(c, "numba")
+    for k, v in before.items():
+        np.testing.assert_array_equal(c[k], v, err_msg=k)
+
+
+def test_split_aligned_cuts_on_the_padding_unit(monkeypatch):
+    monkeypatch.setattr(threads.numba, "get_num_threads", lambda: 2)
+    if threads._OPENBLAS is None:
+        pytest.skip("SciPy's OpenBLAS not found: the kernels stay serial")
+    assert threads.split_aligned(128, 10**9, 16) == [(0, 64), (64, 128)]
+    cuts = threads.split_aligned(40, 10**9, 16)  # 3 units of 16 rows over 2 threads
+    assert len(cuts) == 2 and cuts[0][0] == 0 and cuts[-1][1] == 40
+    assert cuts[0][1] == cuts[1][0] and cuts[0][1] % 16 == 0
+    assert threads.split_aligned(16, 10**9, 16) == [(0, 16)]
+    assert threads.split_aligned(64, 10, 16) == [(0, 64)]
