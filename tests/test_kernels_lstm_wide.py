@@ -103,3 +103,45 @@ def test_split_aligned_cuts_on_the_padding_unit(monkeypatch):
     assert cuts[0][1] == cuts[1][0] and cuts[0][1] % 16 == 0
     assert threads.split_aligned(16, 10**9, 16) == [(0, 16)]
     assert threads.split_aligned(64, 10, 16) == [(0, 64)]
+
+
+def _layer_grads(layer, x, dy):
+    y = layer(x, training=True)
+    dx = layer.backward(dy)
+    return [np.array(y), dx, *[np.array(g) for g in layer.grads]]
+
+
+def test_a_layer_reuses_its_training_buffers_and_each_backward_is_its_own_call():
+    """The layer keeps the wide kernel's training buffers between calls (its workspace):
+    the gradients of a call equal a fresh layer's, whatever ran before on the layer."""
+    import lstm_np
+
+    rng = np.random.default_rng(4)
+    xs = [rng.standard_normal((20, 5, 3)).astype("float64") for _ in range(3)]
+    dy = rng.standard_normal((20, 5, 6))
+    used = lstm_np.LSTM(6, return_sequences=True, seed=1, dtype="float64")
+    _layer_grads(used, xs[0], dy)
+    used(xs[1], training=True)  # a training call never followed by backward
+    held = {k: v for k, v in used._workspace.items()}
+    got = _layer_grads(used, xs[2], dy)
+    assert held and all(used._workspace[k] is v for k, v in held.items())  # reused
+    fresh = lstm_np.LSTM(6, return_sequences=True, seed=1, dtype="float64", engine="numpy")
+    want = _layer_grads(fresh, xs[2], dy)
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12)
+
+
+def test_bidirectional_halves_do_not_share_training_buffers():
+    import lstm_np
+
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((18, 4, 3))
+    dy = rng.standard_normal((18, 4, 10))
+    res = {}
+    for engine in ("numba", "numpy"):
+        layer = lstm_np.Bidirectional(lstm_np.LSTM(5, return_sequences=True, seed=2,
+                                                   dtype="float64", engine=engine))
+        res[engine] = _layer_grads(layer, x, dy)
+    assert layer.forward_layer._workspace is not layer.backward_layer._workspace
+    for g, w in zip(res["numba"], res["numpy"], strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12)

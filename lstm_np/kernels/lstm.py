@@ -275,8 +275,9 @@ _NO_DROP = {np.dtype(d): np.ones((1, 1, 1), dtype=d) for d in ("float32", "float
 
 
 #: Buffers that never leave a call (inference gates, backward dz) are kept per thread and
-#: reused from this size on: a fresh 100 MB array costs ~11 ms of page faults per call.
-_SCRATCH_MIN_BYTES = 1 << 20
+#: reused from this size on: a fresh 100 MB array costs ~11 ms of page faults per call, and
+#: glibc serves blocks from 128 KB with fresh pages (small: 0.8 MB dz cost ~0.3 ms a call).
+_SCRATCH_MIN_BYTES = 1 << 16
 _local = threading.local()
 
 
@@ -310,7 +311,7 @@ def _rows(a, b0, b1, axis=0):
 
 
 def forward(x, kernel, recurrent_kernel, bias, h0, c0, mask, zero_output_for_mask,
-            dropout_mask, recurrent_dropout_mask, act_id, ract_id, keep):
+            dropout_mask, recurrent_dropout_mask, act_id, ract_id, keep, workspace=None):
     """Entry point used by :func:`lstm_np.ops.lstm.lstm_forward` for ``engine="numba"``."""
     dt = x.dtype
     B, T, F = x.shape
@@ -326,7 +327,7 @@ def forward(x, kernel, recurrent_kernel, bias, h0, c0, mask, zero_output_for_mas
     if mask is None and dropout_mask is None and recurrent_dropout_mask is None \
             and B >= WIDE_MIN_ROWS:
         return lstm_wide.forward(x, W, U, b, has_bias, h0, c0, mode, act_id, ract_id, keep,
-                                 _scratch)
+                                 _scratch, workspace)
     work = T * B * H * 4 * (H + F)
     if mask is None and dropout_mask is None and recurrent_dropout_mask is None \
             and len(threads.split(B, work)) == 1:

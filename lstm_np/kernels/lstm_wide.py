@@ -166,9 +166,21 @@ def _round_up(n, m):
     return -(-n // m) * m
 
 
-def forward(x, W, U, b, has_bias, h0, c0, mode, act, ract, keep, scratch):
+def _held(workspace, tag, chunk, shape, dt):
+    """A training buffer: fresh, or the one ``workspace`` held from the last call."""
+    if workspace is None:
+        return np.empty(shape, dt)
+    key = (tag, chunk)
+    buf = workspace.get(key)
+    if buf is None or buf.shape != shape or buf.dtype != dt:
+        buf = workspace[key] = np.empty(shape, dt)
+    return buf
+
+
+def forward(x, W, U, b, has_bias, h0, c0, mode, act, ract, keep, scratch, workspace=None):
     """All rows, all steps; arguments already contiguous in one dtype (kernels/lstm.py).
-    ``scratch(tag, chunk, shape, dtype)`` hands out reusable buffers."""
+    ``scratch(tag, chunk, shape, dtype)`` hands out reusable buffers; ``workspace`` (a dict
+    or None) holds the training cache's buffers from call to call (see ``lstm_forward``)."""
     dt = x.dtype
     B, T, F = x.shape
     H = U.shape[0]
@@ -183,11 +195,11 @@ def forward(x, W, U, b, has_bias, h0, c0, mode, act, ract, keep, scratch):
     jobs, chunks = [], []
     for b0, b1 in threads.split_aligned(B, T * B * H * 4 * (H + F), L):
         nbp = _round_up(b1 - b0, L)
-        if keep:  # the training cache: fresh arrays, they outlive the call
-            xh = np.empty((F + H + 1, S, nbp), dt)  # (F+H+1, T+1, nbp)
-            z = np.empty((T, Mp, nbp), dt)  # (T, P·MR, nbp)
-            cs = np.empty((T, H, nbp), dt)  # (T, H, nbp)
-            ch = np.empty((S, H, nbp), dt)  # (T+1, H, nbp)
+        if keep:  # the training cache: it outlives the call
+            xh = _held(workspace, "xh", b0, (F + H + 1, S, nbp), dt)  # (F+H+1, T+1, nbp)
+            z = _held(workspace, "z", b0, (T, Mp, nbp), dt)  # (T, P·MR, nbp)
+            cs = _held(workspace, "cs", b0, (T, H, nbp), dt)  # (T, H, nbp)
+            ch = _held(workspace, "ch", b0, (S, H, nbp), dt)  # (T+1, H, nbp)
             chunks.append((b0, b1, z, cs, ch, xh))
         else:
             xh = scratch("wxh", b0, (F + H + 1, S, nbp), dt)

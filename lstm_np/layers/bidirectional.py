@@ -41,9 +41,9 @@ def _fresh_copy(layer: Recurrent, name: str, go_backwards: bool) -> Recurrent:
     wrapped layer from its config: the copies never share weights with it)."""
     new = copy.copy(layer)
     new.__dict__ = {k: v for k, v in layer.__dict__.items()
-                    if k not in ("_weights", "_states", "_cache", "_rng")}
+                    if k not in ("_weights", "_states", "_cache", "_rng", "_workspace")}
     new.__dict__ = copy.deepcopy(new.__dict__)
-    new._weights, new._states, new._cache = {}, None, None
+    new._weights, new._states, new._cache, new._workspace = {}, None, None, {}
     new._rng = np.random.default_rng(layer.seed)
     new.built = False
     new.grads = new.state_grads = None

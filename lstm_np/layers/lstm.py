@@ -89,7 +89,8 @@ class LSTM(Recurrent):
             x, w["kernel"], w["recurrent_kernel"], w.get("bias"), states[0], states[1],
             mask=mask, activation=self.activation, recurrent_activation=self.recurrent_activation,
             zero_output_for_mask=self.zero_output_for_mask, dropout_mask=dropout_mask,
-            recurrent_dropout_mask=recurrent_dropout_mask, engine=self.engine, keep=keep)
+            recurrent_dropout_mask=recurrent_dropout_mask, engine=self.engine, keep=keep,
+            workspace=self._workspace if keep else None)
         return outputs, [h, c], cache
 
     def cell_backward(self, d_outputs, d_states, cache):

@@ -90,6 +90,8 @@ class Recurrent(Layer):
         self.recurrent_dropout = min(1.0, max(0.0, float(recurrent_dropout)))
         self.seed = seed
         self._rng = np.random.default_rng(seed)
+        #: Training buffers the engine may keep from call to call (lstm_forward's workspace).
+        self._workspace: dict = {}
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)

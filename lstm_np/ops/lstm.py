@@ -137,7 +137,8 @@ def lstm_cell_backward(dh, dc, cache_t, kernel, recurrent_kernel, act, ract,
 
 def lstm_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, *, mask=None,
                  activation="tanh", recurrent_activation="sigmoid", zero_output_for_mask=False,
-                 dropout_mask=None, recurrent_dropout_mask=None, engine="numpy", keep=True):
+                 dropout_mask=None, recurrent_dropout_mask=None, engine="numpy", keep=True,
+                 workspace=None):
     """Run an LSTM over a whole sequence.
 
     Parameters
@@ -149,6 +150,9 @@ def lstm_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, *, ma
     mask : (B, T) bool, False skips a step (Keras' masking semantics).
     engine : "numpy" (this file, step by step) or "numba" (one compiled call).
     keep : keep what :func:`lstm_backward` needs.
+    workspace : a dict in which the numba engine may keep the training cache's buffers from
+        call to call (a layer passes its own): the cache of the previous call made with the
+        same dict becomes invalid. Saves re-allocating (and page-faulting) them each call.
 
     Returns
     -------
@@ -168,7 +172,7 @@ def lstm_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, *, ma
     if engine == "numba":
         outputs, h, c, steps = _numba_kernels().forward(
             x, kernel, recurrent_kernel, bias, h0, c0, mask, zero_output_for_mask,
-            dropout_mask, recurrent_dropout_mask, act.id, ract.id, keep)
+            dropout_mask, recurrent_dropout_mask, act.id, ract.id, keep, workspace)
     else:
         def step(x_t, states):
             h, c, cache_t = lstm_cell_forward(
