@@ -5,6 +5,11 @@ that :mod:`lstm_np.ops.lstm` dispatches to for ``engine="numba"``. The equations
 of :mod:`lstm_np.ops.lstm`, the masking rules those of :mod:`lstm_np.ops.recurrence`; the
 element-wise step is :mod:`lstm_np.kernels.lstm_cells`.
 
+A plain call (no mask, no dropout) of :data:`WIDE_MIN_ROWS` rows or more goes to
+:mod:`lstm_np.kernels.lstm_wide` instead: packed weights and one register-blocked product
+per step (:mod:`lstm_np.kernels.packed`). What stays here: small batches (batch 1: the
+classic stateful loop, long streams), masks and dropout.
+
 Where the time goes, and what is done about it:
 
 * matrix products: each one is a direct BLAS ``?gemm`` on strided views

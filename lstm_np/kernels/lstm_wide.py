@@ -31,7 +31,6 @@ from .blas import gemm
 from .lstm_cells import KJIT, cell_backward, cell_forward
 from .packed import gemm_packed, lanes, pack_stacked, panels
 
-
 #: Rows per block of the transposing copies: one cache line of float32 a side.
 _BLOCK = 16
 

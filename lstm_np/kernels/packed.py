@@ -89,7 +89,7 @@ def _make_tile(nv: int, fp64: bool, accumulate: bool):
 
         def codegen(context, builder, signature, args):
             a_i, b_i, c_i, K, ldb, ldc = [context.cast(builder, v, t, types.intp)
-                                          for v, t in zip(args, signature.args)]
+                                          for v, t in zip(args, signature.args, strict=True)]
             ptr = scalar.as_pointer()
             pa, pb, pc = (builder.inttoptr(v, ptr) for v in (a_i, b_i, c_i))
             fma = cgutils.get_or_insert_function(
@@ -140,12 +140,13 @@ def _make_tile(nv: int, fp64: bool, accumulate: bool):
                 new.extend(builder.call(fma, [s, bk[v], acc[r * nv + v]]) for v in range(nv))
             k_next = builder.add(k, ir.Constant(i64, 1))
             k.add_incoming(k_next, loop)
-            for p, v in zip(acc, new):
+            for p, v in zip(acc, new, strict=True):
                 p.add_incoming(v, loop)
             builder.cbranch(builder.icmp_signed("<", k_next, K), loop, done)
             builder.position_at_end(done)
             outs = []
-            for v0, v1 in zip(init, new):  # every phi first: LLVM wants them at the top
+            # every phi first: LLVM wants them at the top of the block
+            for v0, v1 in zip(init, new, strict=True):
                 out = builder.phi(vec)
                 out.add_incoming(v0, entry)
                 out.add_incoming(v1, loop)

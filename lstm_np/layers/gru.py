@@ -83,11 +83,12 @@ class GRU(Recurrent):
             reset_after=self.reset_after, mask=mask, activation=self.activation,
             recurrent_activation=self.recurrent_activation,
             zero_output_for_mask=self.zero_output_for_mask, dropout_mask=dropout_mask,
-            recurrent_dropout_mask=recurrent_dropout_mask, engine=self.engine, keep=keep)
+            recurrent_dropout_mask=recurrent_dropout_mask, engine=self.engine, keep=keep,
+            check=False)
         return outputs, [h], cache
 
     def cell_backward(self, d_outputs, d_states, cache):
-        dx, grads, dh0 = gru_backward(d_outputs, d_states[0], cache)
+        dx, grads, dh0 = gru_backward(d_outputs, d_states[0], cache, check=False)
         return dx, grads, [dh0]
 
     def get_config(self) -> dict:

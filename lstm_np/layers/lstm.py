@@ -90,11 +90,12 @@ class LSTM(Recurrent):
             mask=mask, activation=self.activation, recurrent_activation=self.recurrent_activation,
             zero_output_for_mask=self.zero_output_for_mask, dropout_mask=dropout_mask,
             recurrent_dropout_mask=recurrent_dropout_mask, engine=self.engine, keep=keep,
-            workspace=self._workspace if keep else None)
+            workspace=self._workspace if keep else None, check=False)
         return outputs, [h, c], cache
 
     def cell_backward(self, d_outputs, d_states, cache):
-        dx, grads, (dh0, dc0) = lstm_backward(d_outputs, d_states[0], d_states[1], cache)
+        dx, grads, (dh0, dc0) = lstm_backward(d_outputs, d_states[0], d_states[1], cache,
+                                              check=False)
         return dx, grads, [dh0, dc0]
 
     def get_config(self) -> dict:

@@ -166,7 +166,7 @@ def gru_cell_backward(dh, cache_t, kernel, recurrent_kernel, reset_after, act, r
 def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, *, reset_after=True,
                 mask=None, activation="tanh", recurrent_activation="sigmoid",
                 zero_output_for_mask=False, dropout_mask=None, recurrent_dropout_mask=None,
-                engine="numpy", keep=True):
+                engine="numpy", keep=True, check=True):
     """Run a GRU over a whole sequence.
 
     Parameters
@@ -178,6 +178,7 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, *, reset_after=
     h0 : (B, H) initial state (zeros when None).
     mask : (B, T) bool, False skips a step (Keras' masking semantics).
     engine : "numpy" (this file, step by step) or "numba" (one compiled call).
+    check : validate and cast the arguments (False only where the caller did: the layers).
     keep : keep what :func:`gru_backward` needs.
 
     Returns
@@ -186,11 +187,12 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, *, reset_after=
     """
     act = activations.get(activation)
     ract = activations.get(recurrent_activation)
-    (x, kernel, recurrent_kernel, bias, (h0,), mask, dropout_mask,
-     recurrent_dropout_mask) = check_forward(
-        "gru_forward", 3, x, kernel, recurrent_kernel, bias, [h0],
-        lambda H: [(2, 3 * H)] if reset_after else [(3 * H,)], mask, dropout_mask,
-        recurrent_dropout_mask)
+    if check:  # layers pass check=False: they validated these arguments already
+        (x, kernel, recurrent_kernel, bias, (h0,), mask, dropout_mask,
+         recurrent_dropout_mask) = check_forward(
+            "gru_forward", 3, x, kernel, recurrent_kernel, bias, [h0],
+            lambda H: [(2, 3 * H)] if reset_after else [(3 * H,)], mask, dropout_mask,
+            recurrent_dropout_mask)
     B, T, _ = x.shape
     H = recurrent_kernel.shape[0]
     h0 = np.zeros((B, H), x.dtype) if h0 is None else h0
@@ -216,7 +218,7 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, *, reset_after=
     return outputs, h, cache
 
 
-def gru_backward(d_outputs, dh_T, cache: GRUCache):
+def gru_backward(d_outputs, dh_T, cache: GRUCache, *, check=True):
     """Back-propagation through time for :func:`gru_forward`.
 
     Parameters
@@ -230,7 +232,8 @@ def gru_backward(d_outputs, dh_T, cache: GRUCache):
     dx (B, T, F), [dkernel, drecurrent_kernel(, dbias)], dh0 (B, H);
     dbias has the bias' own shape: (2, 3H) or (3H,).
     """
-    d_outputs, (dh_T,) = check_backward("gru_backward", cache, d_outputs, [dh_T])
+    if check:
+        d_outputs, (dh_T,) = check_backward("gru_backward", cache, d_outputs, [dh_T])
     if cache.engine == "numba":
         from ..kernels import gru as kernels
 

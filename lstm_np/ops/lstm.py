@@ -138,7 +138,7 @@ def lstm_cell_backward(dh, dc, cache_t, kernel, recurrent_kernel, act, ract,
 def lstm_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, *, mask=None,
                  activation="tanh", recurrent_activation="sigmoid", zero_output_for_mask=False,
                  dropout_mask=None, recurrent_dropout_mask=None, engine="numpy", keep=True,
-                 workspace=None):
+                 workspace=None, check=True):
     """Run an LSTM over a whole sequence.
 
     Parameters
@@ -149,6 +149,7 @@ def lstm_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, *, ma
     h0, c0 : (B, H) initial states (zeros when None).
     mask : (B, T) bool, False skips a step (Keras' masking semantics).
     engine : "numpy" (this file, step by step) or "numba" (one compiled call).
+    check : validate and cast the arguments (False only where the caller did: the layers).
     keep : keep what :func:`lstm_backward` needs.
     workspace : a dict in which the numba engine may keep the training cache's buffers from
         call to call (a layer passes its own): the cache of the previous call made with the
@@ -160,10 +161,11 @@ def lstm_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, *, ma
     """
     act = activations.get(activation)
     ract = activations.get(recurrent_activation)
-    (x, kernel, recurrent_kernel, bias, (h0, c0), mask, dropout_mask,
-     recurrent_dropout_mask) = check_forward(
-        "lstm_forward", 4, x, kernel, recurrent_kernel, bias, [h0, c0],
-        lambda H: [(4 * H,)], mask, dropout_mask, recurrent_dropout_mask)
+    if check:  # layers pass check=False: they validated these arguments already
+        (x, kernel, recurrent_kernel, bias, (h0, c0), mask, dropout_mask,
+         recurrent_dropout_mask) = check_forward(
+            "lstm_forward", 4, x, kernel, recurrent_kernel, bias, [h0, c0],
+            lambda H: [(4 * H,)], mask, dropout_mask, recurrent_dropout_mask)
     B, T, _ = x.shape
     H = recurrent_kernel.shape[0]
     h0 = np.zeros((B, H), x.dtype) if h0 is None else h0
@@ -190,7 +192,7 @@ def lstm_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, *, ma
     return outputs, (h, c), cache
 
 
-def lstm_backward(d_outputs, dh_T, dc_T, cache: LSTMCache):
+def lstm_backward(d_outputs, dh_T, dc_T, cache: LSTMCache, *, check=True):
     """Back-propagation through time for :func:`lstm_forward`.
 
     Parameters
@@ -203,7 +205,9 @@ def lstm_backward(d_outputs, dh_T, dc_T, cache: LSTMCache):
     -------
     dx (B, T, F), [dkernel, drecurrent_kernel(, dbias)], (dh0, dc0)
     """
-    d_outputs, (dh_T, dc_T) = check_backward("lstm_backward", cache, d_outputs, [dh_T, dc_T])
+    if check:
+        d_outputs, (dh_T, dc_T) = check_backward("lstm_backward", cache, d_outputs,
+                                                 [dh_T, dc_T])
     if cache.engine == "numba":
         dx, dW, dU, db, dh0, dc0 = _numba_kernels().backward(d_outputs, dh_T, dc_T, cache)
     else:

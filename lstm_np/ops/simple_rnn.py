@@ -70,7 +70,7 @@ def simple_rnn_cell_backward(dh, cache_t, kernel, recurrent_kernel, act,
 
 def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, h0=None, *, mask=None,
                        activation="tanh", zero_output_for_mask=False, dropout_mask=None,
-                       recurrent_dropout_mask=None, engine="numpy", keep=True):
+                       recurrent_dropout_mask=None, engine="numpy", keep=True, check=True):
     """Run a SimpleRNN over a whole sequence.
 
     Parameters
@@ -80,16 +80,18 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, h0=None, *, mask=
     h0 : (B, H) initial state (zeros when None).
     mask : (B, T) bool, False skips a step (Keras' masking semantics).
     engine : "numpy" (this file, step by step) or "numba" (one compiled call).
+    check : validate and cast the arguments (False only where the caller did: the layers).
 
     Returns
     -------
     outputs (B, T, H), h_T (B, H), cache (a :class:`SimpleRNNCache`, or None when ``keep=False``)
     """
     act = activations.get(activation)
-    (x, kernel, recurrent_kernel, bias, (h0,), mask, dropout_mask,
-     recurrent_dropout_mask) = check_forward(
-        "simple_rnn_forward", 1, x, kernel, recurrent_kernel, bias, [h0], lambda H: [(H,)],
-        mask, dropout_mask, recurrent_dropout_mask)
+    if check:  # layers pass check=False: they validated these arguments already
+        (x, kernel, recurrent_kernel, bias, (h0,), mask, dropout_mask,
+         recurrent_dropout_mask) = check_forward(
+            "simple_rnn_forward", 1, x, kernel, recurrent_kernel, bias, [h0], lambda H: [(H,)],
+            mask, dropout_mask, recurrent_dropout_mask)
     B, T, _ = x.shape
     H = recurrent_kernel.shape[0]
     h0 = np.zeros((B, H), x.dtype) if h0 is None else h0
@@ -114,12 +116,13 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, h0=None, *, mask=
     return outputs, h, cache
 
 
-def simple_rnn_backward(d_outputs, dh_T, cache: SimpleRNNCache):
+def simple_rnn_backward(d_outputs, dh_T, cache: SimpleRNNCache, *, check=True):
     """Back-propagation through time for :func:`simple_rnn_forward`.
 
     Returns dx (B, T, F), [dkernel, drecurrent_kernel(, dbias)], dh0 (B, H).
     """
-    d_outputs, (dh_T,) = check_backward("simple_rnn_backward", cache, d_outputs, [dh_T])
+    if check:
+        d_outputs, (dh_T,) = check_backward("simple_rnn_backward", cache, d_outputs, [dh_T])
     if cache.engine == "numba":
         from ..kernels import simple_rnn as kernels
 
