@@ -163,7 +163,9 @@ class Keras:
         if self.backend == "jax":
             import jax
 
-            f = jax.jit(lambda v, x: layer.stateless_call(v, [], x)[0])
+            # Keras 3.15's LSTM holds a non-trainable variable (its dropout seed state).
+            nt = [w.value for w in layer.non_trainable_variables]
+            f = jax.jit(lambda v, x: layer.stateless_call(v, nt, x)[0])
             v = [w.value for w in layer.trainable_variables]
             return lambda: f(v, x).block_until_ready()
         import torch
@@ -180,8 +182,10 @@ class Keras:
         if self.backend == "jax":
             import jax
 
+            nt = [w.value for w in layer.non_trainable_variables]
+
             def loss(v, x):
-                return layer.stateless_call(v, [], x)[0].sum()
+                return layer.stateless_call(v, nt, x)[0].sum()
             g = jax.jit(jax.grad(loss, argnums=(0, 1)))
             v = [w.value for w in layer.trainable_variables]
             return lambda: jax.block_until_ready(g(v, x))
