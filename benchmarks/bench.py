@@ -24,6 +24,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 
 import numpy as np
 
@@ -31,6 +32,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
+
+#: Seconds of quiet before each timing request (see Worker.ask).
+SETTLE_S = 0.05
 
 GRID = {"tutorial": (1, 3, 1, 4), "small": (32, 50, 16, 64), "medium": (64, 100, 64, 128),
         "large": (128, 100, 256, 512), "stream": (1, 1000, 8, 32)}
@@ -125,7 +129,6 @@ def gemm_floor(cfg, n):
     each (x @ W over all steps, then T products (B, H) @ (H, 4H); backward adds T products
     (B, 4H) @ (4H, H), dW = X^T dZ, dU = H^T dZ, dX = dZ W^T), for reference.
     """
-    import time
 
     B, T, I, H = cfg
     rng = np.random.default_rng(0)
@@ -180,6 +183,10 @@ class Worker:
         self.hello = json.loads(self.proc.stdout.readline() or '{"ok": false, "why": "died"}')
 
     def ask(self, **req):
+        # Let the previous contender's threads settle: PyTorch's OpenMP workers spin ~5 ms
+        # after each call (measured: a 2-thread lstm_np call started in that window shares
+        # a core with the spinner and takes up to 2x), which would tax whoever runs next.
+        time.sleep(SETTLE_S)
         self.proc.stdin.write(json.dumps(req) + "\n")
         self.proc.stdin.flush()
         line = self.proc.stdout.readline()
