@@ -46,6 +46,18 @@ def _rows_to_columns(x, t, xh, s):
                 xh[f, s, b] = x[b, t, f]
 
 
+@njit(inline="always", **KJIT)
+def _columns_to_rows(hn, out, t):
+    """``out[b, t, j] = hn[j, b]`` in 16 x 16 tiles: both sides stay in 16 cache lines (a
+    plain loop either way measured ~1 ns per element: one side strided through L2)."""
+    nb, _, H = out.shape
+    for b0 in range(0, nb, _BLOCK):
+        for j0 in range(0, H, _BLOCK):
+            for b in range(b0, min(b0 + _BLOCK, nb)):
+                for j in range(j0, min(j0 + _BLOCK, H)):
+                    out[b, t, j] = hn[j, b]
+
+
 @njit(**KJIT)
 def _forward_wide(x, ap, h0, c0, mode, act, ract, xh, z, cs, ch, hn, out, h_T, c_T):
     """One row chunk through all T steps.
@@ -85,9 +97,7 @@ def _forward_wide(x, ap, h0, c0, mode, act, ract, xh, z, cs, ch, hn, out, h_T, c
         for j in range(H):
             for b in range(nbp):
                 xh[F + j, s_next, b] = hn[j, b]
-        for b in range(nb):  # rows of out are contiguous: that side wins here (measured)
-            for j in range(H):
-                out[b, t, j] = hn[j, b]
+        _columns_to_rows(hn, out, t)
     for b in range(nb):
         for j in range(H):
             h_T[b, j] = hn[j, b] if T > 0 else h0[b, j]
