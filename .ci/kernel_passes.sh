@@ -20,6 +20,7 @@ TESTS=(
   tests/test_kernels_lstm_wide.py
   tests/test_kernels_packed.py
   tests/test_kernels_gru.py
+  tests/test_kernels_gru_wide.py
   tests/test_kernels_simple_rnn.py
   tests/test_lstm_backward.py
   tests/test_lstm_keras.py

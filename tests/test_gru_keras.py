@@ -130,3 +130,26 @@ def test_gru_weight_shapes_and_defaults_follow_keras(reset_after, use_bias):
     assert [w.shape for w in ours.get_weights()] == [w.shape for w in theirs.get_weights()]
     assert ours.implementation == theirs.cell.implementation
     assert lstm_np.GRU(4, recurrent_dropout=0.1).implementation == 1  # as Keras switches
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("kw", [dict(return_sequences=True),
+                                dict(return_state=True, go_backwards=True, use_bias=False),
+                                dict(return_sequences=True, activation="relu",
+                                     recurrent_activation="hard_sigmoid")])
+def test_batches_of_16_rows_and_more_match_keras(kw, dtype):
+    """Batches from 16 rows take the packed-weight kernels (lstm_np/kernels/gru_wide.py):
+    33 rows = padding to the vector width and, with 2+ threads, two row chunks; an
+    initial state so that dh0 is compared too."""
+    from lstm_np.kernels import lstm_wide
+
+    case = dict(reset_after=True, use_bias=True, return_sequences=False, return_state=False,
+                go_backwards=False, zero_output_for_mask=False, activation="tanh",
+                recurrent_activation="sigmoid", dropout=0.0, recurrent_dropout=0.0,
+                implementation=2, shape=(33, 6, 3, 5), dtype=dtype, engine="numba", seed=33,
+                masked=False, initial_state=True)
+    case.update(kw)
+    ours, theirs, x, mask, h0 = make(case)
+    run_and_compare(ours, theirs, x, initial_state=h0, mask=mask, seed=33)
+    ours(x, training=True)  # the path it took
+    assert isinstance(ours._cache[0].steps, lstm_wide.WideSteps)

@@ -9,6 +9,9 @@ products are sequential (one GEMM per step with ``reset_after=True``: ``h @ U``;
 projection ``x @ W + b_in`` before the loop and the weight gradients after it are single
 large matrix products.
 
+A plain call (``reset_after``, no mask, no dropout) of 16 rows or more runs
+:mod:`lstm_np.kernels.gru_wide` instead (packed weights, one product per step).
+
 Speed (the LSTM kernels' helpers, :mod:`lstm_np.kernels.lstm`): each recurrent product is
 one direct BLAS call into a buffer allocated once (:func:`lstm_np.kernels.blas.gemm`; the
 backward ones accumulate into ``dh`` in place); the element loops run over one row with
@@ -30,7 +33,7 @@ from numba import njit
 from ..activations import apply_scalar
 from ..ops.gru import gate_mask, split_bias
 from ..ops.lstm import gate_project, gate_project_backward
-from . import threads
+from . import gru_wide, threads
 from .blas import gemm
 from .common import (
     _emit_masked_row,
@@ -39,7 +42,7 @@ from .common import (
     _recurrent_product_backward,
 )
 from .fastmath import sigmoid32, tanh32
-from .lstm import _mode, _rows
+from .lstm import WIDE_MIN_ROWS, _mode, _rows, _scratch
 from .lstm_cells import KJIT, MODE_FAST
 
 
@@ -300,11 +303,22 @@ def _u_parts(U):
 
 
 def forward(x, kernel, recurrent_kernel, bias, reset_after, h0, mask, zero_output_for_mask,
-            dropout_mask, recurrent_dropout_mask, act_id, ract_id, keep):
-    """Entry point used by :func:`lstm_np.ops.gru.gru_forward` for ``engine="numba"``."""
+            dropout_mask, recurrent_dropout_mask, act_id, ract_id, keep, workspace=None):
+    """Entry point used by :func:`lstm_np.ops.gru.gru_forward` for ``engine="numba"``.
+    A plain call (reset_after, no mask, no dropout) of WIDE_MIN_ROWS rows or more runs
+    :mod:`lstm_np.kernels.gru_wide` (packed weights, one product a step)."""
     B, T, F = x.shape
     H = recurrent_kernel.shape[0]
     b_in, b_rec = split_bias(bias, reset_after)
+    if reset_after and mask is None and dropout_mask is None \
+            and recurrent_dropout_mask is None and B >= WIDE_MIN_ROWS:
+        dt = x.dtype
+        c = np.ascontiguousarray
+        return gru_wide.forward(
+            c(x), c(kernel, dtype=dt), c(recurrent_kernel, dtype=dt),
+            None if b_in is None else c(b_in, dtype=dt),
+            None if b_rec is None else c(b_rec, dtype=dt), c(h0, dtype=dt),
+            _mode(act_id, ract_id, dt), act_id, ract_id, keep, _scratch, workspace)
     xp = gate_project(x.reshape(B * T, F) if dropout_mask is None else x, kernel,
                       None if dropout_mask is None else dropout_mask[:, :, None, :])
     xp = xp.reshape(B, T, 3 * H)  # (B, T, 3H)
@@ -360,6 +374,14 @@ def backward(d_outputs, dh_T, cache):
     B, T, F = x.shape
     H = cache.recurrent_kernel.shape[0]
     s = cache.steps
+    if isinstance(s, gru_wide.WideSteps):
+        dt = x.dtype
+        c = np.ascontiguousarray
+        return gru_wide.backward(
+            c(d_outputs, dtype=dt), c(dh_T, dtype=dt), x, c(cache.kernel, dtype=dt),
+            c(cache.recurrent_kernel, dtype=dt), s,
+            _mode(cache.activation.id, cache.recurrent_activation.id, dt),
+            cache.activation.id, cache.recurrent_activation.id, _scratch)
     act, ract = cache.activation, cache.recurrent_activation
     mask_arr, has_mask = _mask_args(cache.mask, B, T)
     rdp, rdp_zr, rdp_h, has_rdp = _rdp_parts(cache.recurrent_dropout_mask, x.dtype, B, H)

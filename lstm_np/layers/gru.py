@@ -84,7 +84,7 @@ class GRU(Recurrent):
             recurrent_activation=self.recurrent_activation,
             zero_output_for_mask=self.zero_output_for_mask, dropout_mask=dropout_mask,
             recurrent_dropout_mask=recurrent_dropout_mask, engine=self.engine, keep=keep,
-            check=False)
+            check=False, workspace=self._workspace if keep else None)
         return outputs, [h], cache
 
     def cell_backward(self, d_outputs, d_states, cache):

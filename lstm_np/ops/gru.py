@@ -166,7 +166,7 @@ def gru_cell_backward(dh, cache_t, kernel, recurrent_kernel, reset_after, act, r
 def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, *, reset_after=True,
                 mask=None, activation="tanh", recurrent_activation="sigmoid",
                 zero_output_for_mask=False, dropout_mask=None, recurrent_dropout_mask=None,
-                engine="numpy", keep=True, check=True):
+                engine="numpy", keep=True, check=True, workspace=None):
     """Run a GRU over a whole sequence.
 
     Parameters
@@ -179,6 +179,8 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, *, reset_after=
     mask : (B, T) bool, False skips a step (Keras' masking semantics).
     engine : "numpy" (this file, step by step) or "numba" (one compiled call).
     check : validate and cast the arguments (False only where the caller did: the layers).
+    workspace : a dict where the numba engine may keep its training buffers from call to call
+        (see :func:`lstm_np.ops.lstm.lstm_forward`).
     keep : keep what :func:`gru_backward` needs.
 
     Returns
@@ -201,7 +203,7 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, *, reset_after=
 
         outputs, h, steps = kernels.forward(
             x, kernel, recurrent_kernel, bias, reset_after, h0, mask, zero_output_for_mask,
-            dropout_mask, recurrent_dropout_mask, act.id, ract.id, keep)
+            dropout_mask, recurrent_dropout_mask, act.id, ract.id, keep, workspace)
     else:
         def step(x_t, states):
             h, cache_t = gru_cell_forward(x_t, states[0], kernel, recurrent_kernel, bias,
