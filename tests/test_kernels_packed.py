@@ -96,3 +96,20 @@ def test_avx2_build_computes_the_same_lstm():
     run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                          text=True, timeout=600)
     assert run.returncode == 0 and "ok" in run.stdout, run.stderr[-3000:]
+
+
+@pytest.mark.parametrize("transpose", [True, False])
+def test_pack_parallel_equals_one_thread(transpose, monkeypatch):
+    from lstm_np.kernels import threads
+
+    monkeypatch.setattr(packed, "PARALLEL_PACK_BYTES", 0)
+    monkeypatch.setattr(threads.numba, "get_num_threads", lambda: 3)
+    rng = np.random.default_rng(2)
+    top, mid, bot = (rng.standard_normal((r, 5 * MR + 2)).astype("float32") for r in (6, 5, 1))
+    rows = (5 * MR + 2) if transpose else 12
+    K = 12 if transpose else 5 * MR + 2
+    one, many = panels(rows, K, np.float32), panels(rows, K, np.float32)
+    many[...] = np.nan
+    pack_stacked(top, mid, bot, one, transpose)
+    packed.pack_parallel(top, mid, bot, many, transpose)
+    np.testing.assert_array_equal(many, one)

@@ -6,7 +6,7 @@ the matrix products are done, which is where a batch spends its time:
 
 * **one product per step, on packed weights.** The gates are written as the textbook
   concatenation ``z_t = [W; U; b]^T [x_t; h_{t-1}; 1]``: the stacked weights and bias
-  ``(F+H+1, 4H)`` are packed once per call (:func:`lstm_np.kernels.packed.pack_stacked`)
+  ``(F+H+1, 4H)`` are packed once per call (:func:`lstm_np.kernels.packed.pack_parallel`)
   and every step runs one register-blocked product
   (:func:`lstm_np.kernels.packed.gemm_packed`) on the column block ``[x_t; h_{t-1}; 1]``
   ``(F+H+1, nb)``. Backward likewise: one product ``[dx_t; dh_{t-1}] = [W; U] dz_t`` a step.
@@ -29,7 +29,7 @@ from numba import njit
 from . import threads
 from .blas import gemm
 from .lstm_cells import KJIT, cell_backward, cell_forward
-from .packed import gemm_packed, lanes, pack_stacked, panels
+from .packed import gemm_packed, lanes, pack_parallel, panels
 
 #: Rows per block of the transposing copies: one cache line of float32 a side.
 _BLOCK = 16
@@ -195,7 +195,7 @@ def forward(x, W, U, b, has_bias, h0, c0, mode, act, ract, keep, scratch, worksp
     H = U.shape[0]
     L = lanes(dt)
     ap = panels(4 * H, F + H + 1, dt)  # (P, F+H+1, MR): [W; U; b]^T
-    pack_stacked(W, U, b.reshape(1, 4 * H) if has_bias else np.zeros((1, 4 * H), dt), ap, True)
+    pack_parallel(W, U, b.reshape(1, 4 * H) if has_bias else np.zeros((1, 4 * H), dt), ap, True)
     Mp = ap.shape[0] * ap.shape[2]
     out = np.empty((B, T, H), dt)  # (B, T, H)
     h_T = np.empty((B, H), dt)
@@ -228,7 +228,7 @@ def backward(d_outputs, dh_T, dc_T, x, W, U, cache, mode, act, ract, scratch):
     B, T, F = x.shape
     H = U.shape[0]
     ap2 = panels(F + H, 4 * H, dt)  # (P2, 4H, MR): [W; U]
-    pack_stacked(W, U, W[:0], ap2, False)
+    pack_parallel(W, U, W[:0], ap2, False)
     Mp2 = ap2.shape[0] * ap2.shape[2]
     dx = np.empty((B, T, F), dt)  # (B, T, F)
     dh0 = np.empty((B, H), dt)

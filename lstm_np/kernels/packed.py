@@ -175,15 +175,15 @@ def panels(rows, K, dtype):
 
 
 @njit(**JIT)
-def pack_stacked(top, middle, bottom, ap, transpose):
+def pack_stacked(top, middle, bottom, ap, transpose, p0=0, p1=-1):
     """Pack ``A = [top; middle; bottom]`` (or its transpose) into ``ap`` ``(P, K, MR)``:
-    ``ap[p, k, r] = A[p·MR + r, k]``, rows past A's zero. The LSTM stacks its weights and
-    bias, ``[W; U; b]``: the forward multiplies by its transpose, the backward by ``[W; U]``
-    (pass ``bottom`` with no rows)."""
+    ``ap[p, k, r] = A[p·MR + r, k]``, rows past A's zero; panels ``p0:p1`` only when given
+    (:func:`pack_parallel`). The LSTM stacks its weights and bias, ``[W; U; b]``: the
+    forward multiplies by its transpose, the backward by ``[W; U]`` (``bottom`` empty)."""
     P, K, mr = ap.shape
     M0, M1 = top.shape[0], middle.shape[0]
     M = top.shape[1] if transpose else M0 + M1 + bottom.shape[0]
-    for p in range(P):
+    for p in range(p0, P if p1 < 0 else p1):
         m = min(mr, M - p * mr)
         for k in range(K):
             if transpose:  # A[i, k] = S[k, i]: a contiguous run of row k of the stack S
@@ -198,6 +198,24 @@ def pack_stacked(top, middle, bottom, ap, transpose):
                         middle[i - M0, k] if i < M0 + M1 else bottom[i - M0 - M1, k])
             for r in range(m, mr):
                 ap[p, k, r] = 0.0
+
+
+#: From this size the packing is split between the threads (large: 6 MB, 1.4 ms alone).
+PARALLEL_PACK_BYTES = 1 << 20
+
+
+def pack_parallel(top, middle, bottom, ap, transpose):
+    """:func:`pack_stacked` of every panel, split between the kernels' threads when big."""
+    from . import threads  # late: threads is the kernels' scheduler, packed a leaf
+
+    P = ap.shape[0]
+    n = min(P, threads.numba.get_num_threads()) if ap.nbytes >= PARALLEL_PACK_BYTES else 1
+    if n <= 1 or threads._OPENBLAS is None:
+        pack_stacked(top, middle, bottom, ap, transpose)
+        return
+    cuts = [k * P // n for k in range(n + 1)]
+    threads.run(pack_stacked, [(top, middle, bottom, ap, transpose, cuts[k], cuts[k + 1])
+                               for k in range(n)])
 
 
 def pack(a, rows_of_a=True):
