@@ -502,6 +502,8 @@ def _ops_cases():
                  rf"initial state must have shape \(batch, units\) = \({B}, {H}\)"),
                 (f"{k} 2-D x", lambda r=run, G=G: r(x[:, 0], w(F, G * H), w(H, G * H)),
                  ValueError, r"x must be 3-D"),
+                (f"{k} 0 timesteps", lambda r=run, G=G: r(x[:, :0], w(F, G * H), w(H, G * H)),
+                 ValueError, r"x has 0 timesteps .*at least one step"),
                 (f"{k} string x", lambda r=run, G=G: r(np.full((B, T, F), "a"), w(F, G * H),
                                                        w(H, G * H)), TypeError,
                  r"must be numeric"),

@@ -51,6 +51,9 @@ def check_forward(name, n_gates, x, kernel, recurrent_kernel, bias, states, bias
         raise ValueError(f"{name}: x must be 3-D (batch, timesteps, features); got shape "
                          f"{x.shape}.")
     B, T, F = x.shape
+    if T == 0:
+        raise ValueError(f"{name}: x has 0 timesteps (shape {x.shape}); a recurrence needs at "
+                         "least one step.")
     recurrent_kernel = as_float_array(recurrent_kernel, dtype, what="recurrent_kernel")
     if recurrent_kernel.ndim != 2 or recurrent_kernel.shape[1] != n_gates * \
             recurrent_kernel.shape[0]:
