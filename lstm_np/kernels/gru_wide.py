@@ -29,6 +29,8 @@ from .fastmath import sigmoid32, tanh32
 from .lstm_cells import KJIT, MODE_EXACT, MODE_FAST, MODE_GENERIC
 from .lstm_wide import WideSteps, _columns_to_rows, _held, _rows_to_columns
 from .packed import gemm_packed, lanes, pack_parallel, panels
+from .vecmath import AVAILABLE as VECTOR_TANH
+from .vecmath import tanh_affine
 
 
 @njit(inline="always", **KJIT)
@@ -36,7 +38,16 @@ def _cell_forward(z, h_prev, h_new, mode, act, ract, one):
     """One step, all rows. z (4n,) ``[a_z, a_r, x_h, m_h]`` becomes the training cache:
     ``[z, r, h~, m_h]`` in the tanh/sigmoid modes, ``[a_z, a_r, a_h, m_h]`` otherwise."""
     n = h_prev.shape[0]
-    if mode == MODE_FAST:  # one loop per mode: a branch inside stops vectorisation
+    if mode == MODE_FAST and VECTOR_TANH:  # AVX-512: whole-array passes (vecmath.py)
+        zr = z[:2 * n]
+        tanh_affine(zr, zr, 0.5, 0.5, 0.5)  # z, r = sigmoid(a_z), sigmoid(a_r)
+        for e in range(n):
+            z[2 * n + e] = z[2 * n + e] + z[n + e] * z[3 * n + e]  # a_h
+        zh = z[2 * n:3 * n]
+        tanh_affine(zh, zh, 1.0, 0.0, 1.0)
+        for e in range(n):
+            h_new[e] = z[e] * h_prev[e] + (one - z[e]) * z[2 * n + e]
+    elif mode == MODE_FAST:  # one loop per mode: a branch inside stops vectorisation
         for e in range(n):
             zg = sigmoid32(z[e])
             r = sigmoid32(z[n + e])
