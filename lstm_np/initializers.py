@@ -72,7 +72,10 @@ def orthogonal(shape, dtype, rng):
     rows = int(np.prod(shape[:-1]))
     cols = shape[-1]
     a = rng.normal(size=(max(rows, cols), min(rows, cols)))
-    q, r = np.linalg.qr(a)
+    from .kernels.threads import single_threaded_blas  # late: kernels import numba
+
+    with single_threaded_blas():  # no spinning BLAS workers left behind (see there)
+        q, r = np.linalg.qr(a)
     q *= np.sign(np.diag(r))
     if rows < cols:
         q = q.T

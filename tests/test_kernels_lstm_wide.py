@@ -145,3 +145,15 @@ def test_bidirectional_halves_do_not_share_training_buffers():
     assert layer.forward_layer._workspace is not layer.backward_layer._workspace
     for g, w in zip(res["numba"], res["numpy"], strict=True):
         np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12)
+
+
+def test_single_threaded_blas_sets_and_restores_both_openblas():
+    """Layer builds run their QR on one BLAS thread, so no OpenBLAS worker is left spinning
+    (~0.1 s) on the core a 2-thread kernel call needs next."""
+    libs = [lib for lib in (threads._NUMPY_OPENBLAS, threads._OPENBLAS) if lib is not None]
+    if not libs:
+        pytest.skip("no OpenBLAS found")
+    before = [get() for get, _ in libs]
+    with threads.single_threaded_blas():
+        assert [get() for get, _ in libs] == [1] * len(libs)
+    assert [get() for get, _ in libs] == before

@@ -17,6 +17,7 @@ The number of threads is Numba's (``NUMBA_NUM_THREADS``, ``numba.set_num_threads
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import glob
 import os
@@ -24,6 +25,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
+import numpy as np
 
 #: Below this many multiply-adds per call a second thread costs more than it saves.
 MIN_PARALLEL_WORK = 4_000_000
@@ -57,6 +59,51 @@ def _find_openblas():
 
 
 _OPENBLAS = _find_openblas()
+
+
+def _find_numpy_openblas():
+    """NumPy's own OpenBLAS (numpy.libs: another copy, with its own threads), or None."""
+    libs = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
+    for path in sorted(glob.glob(os.path.join(libs, "libscipy_openblas*.so*"))):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:  # pragma: no cover
+            continue
+        for get_name, put_name in (("scipy_openblas_get_num_threads64_",
+                                    "scipy_openblas_set_num_threads64_"),
+                                   ("openblas_get_num_threads", "openblas_set_num_threads")):
+            get, put = getattr(lib, get_name, None), getattr(lib, put_name, None)
+            if get is not None and put is not None:
+                get.restype = ctypes.c_int
+                put.argtypes = [ctypes.c_int]
+                return get, put
+    return None  # pragma: no cover - NumPy on another BLAS
+
+
+_NUMPY_OPENBLAS = _find_numpy_openblas()
+
+
+@contextlib.contextmanager
+def single_threaded_blas():
+    """NumPy's and SciPy's OpenBLAS on one thread inside the block.
+
+    Why: an OpenBLAS call on several threads leaves its workers spinning for ~0.1 s
+    (OpenBLAS' thread timeout), on the cores the kernels' threads need. Measured here: a
+    512x512 NumPy matmul before them made the next ~100 calls of a 2-thread batch-32
+    LSTM 1.6x slower. lstm_np's own small NumPy linear algebra (the orthogonal
+    initializer's QR) runs inside this block, so building a layer does not do that.
+    """
+    saved = []
+    for lib in (_NUMPY_OPENBLAS, _OPENBLAS):
+        if lib is not None:
+            get, put = lib
+            saved.append((put, get()))
+            put(1)
+    try:
+        yield
+    finally:
+        for put, n in saved:
+            put(n)
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
 _lock = threading.Lock()
