@@ -53,6 +53,12 @@ def set_threads(n: int) -> dict:
 SLOW_S, SLOW_REPEATS = 2.0, 3
 
 
+#: Warm-up before each timed batch: at least this many seconds of calls (and 2 calls). On a
+#: VM a thread on a core that just idled runs slowly for tens of ms; a count of warm-up calls
+#: would leave short calls (batch 32: 0.6 ms) measured in that window.
+WARM_S = 0.1
+
+
 def _timer(fn, n):
     t0 = time.perf_counter()
     fn()  # warm-up (compilation, allocation, caches); excluded
@@ -60,6 +66,8 @@ def _timer(fn, n):
         n = SLOW_REPEATS
     else:
         fn()
+        while time.perf_counter() - t0 < WARM_S:
+            fn()
     times = []
     for _ in range(n):
         t0 = time.perf_counter()
