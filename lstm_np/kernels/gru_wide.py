@@ -24,10 +24,18 @@ from numba import njit
 
 from ..activations import apply_scalar, derivative_scalar
 from . import threads
-from .blas import gemm
 from .fastmath import sigmoid32, tanh32
 from .lstm_cells import KJIT, MODE_EXACT, MODE_FAST, MODE_GENERIC
-from .lstm_wide import WideSteps, _columns_to_rows, _held, _rows_to_columns
+from .lstm_wide import (
+    WideSteps,
+    _emit_dx,
+    _emit_state,
+    _held,
+    _keep_gate_grads,
+    _rows_to_columns,
+    _start_columns,
+    _weight_gradients,
+)
 from .packed import gemm_packed, lanes, pack_parallel, panels
 from .vecmath import AVAILABLE as VECTOR_TANH
 from .vecmath import tanh_affine
@@ -116,17 +124,11 @@ def _forward_wide(x, ap, h0, mode, act, ract, xh, z, hh, out, h_T):
     n = H * nbp
     nz = z.shape[0]
     one = np.ones(1, z.dtype)[0]
-    xh[:, :, nb:] = 0.0  # padding columns: zero input and state
-    xh[F + H] = 1.0  # the row that multiplies the bias
+    keep_all = _start_columns(x, h0, xh)
     hh[0] = 0.0
     for j in range(H):
         for b in range(nb):
-            xh[F + j, 0, b] = h0[b, j]
             hh[0, j, b] = h0[b, j]
-    keep_all = S == T + 1
-    if keep_all:
-        for t in range(T):
-            _rows_to_columns(x, t, xh, t)
     for t in range(T):
         s, s_next = t % S, (t + 1) % S
         if not keep_all:
@@ -136,10 +138,7 @@ def _forward_wide(x, ap, h0, mode, act, ract, xh, z, hh, out, h_T):
         hn = hh[(t + 1) % 2]
         _cell_forward(zt[:4 * H].reshape(4 * n), hh[t % 2].reshape(n), hn.reshape(n), mode,
                       act, ract, one)
-        for j in range(H):
-            for b in range(nbp):
-                xh[F + j, s_next, b] = hn[j, b]
-        _columns_to_rows(hn, out, t)
+        _emit_state(hn, xh, s_next, out, t)
     for b in range(nb):
         for j in range(H):
             h_T[b, j] = hh[T % 2, j, b]
@@ -168,31 +167,22 @@ def _backward_wide(d_out, dh_T, ap2, F, z, xh, mode, act, ract, dzt, dz, dxh, g,
     for t in range(T - 1, -1, -1):
         for j in range(H):
             for b in range(nbp):
-                g[j, b] = dh[j, b] + (d_out[b, t, j] if b < nb else 0.0)
+                g[j, b] = dh[j, b]
                 hp[j, b] = xh[F + j, t, b]
+            for b in range(nb):
+                g[j, b] += d_out[b, t, j]
         _cell_backward(g.reshape(n), z[t][:H4].reshape(4 * n), hp.reshape(n), dzf,
                        direct.reshape(n), mode, act, ract, one)
-        for k in range(H4):
-            for b in range(nb, nbp):  # padding columns carry nothing back
-                dzt[k, b] = 0.0
-            for b in range(nbp):
-                dz[k, t, b] = dzt[k, b]
+        _keep_gate_grads(dzt, dz, t, nb)
         gemm_packed(ap2, dzt, dxh, False)  # [dx_t; dh_{t-1}] = S[:F+H] dz_t ...
         for j in range(H):
             for b in range(nbp):
                 dh[j, b] += direct[j, b]  # ... + z dh through the carry
-        for b in range(nb):
-            for f in range(F):
-                dx[b, t, f] = dxh[f, b]
+        _emit_dx(dxh, dx, t)
     for b in range(nb):
         for j in range(H):
             dh0[b, j] = dh[j, b]
-    FH1 = xh.shape[0]
-    cols = T * nbp
-    put = np.zeros(2, dt)
-    put[0] = 1.0
-    gemm(xh.reshape((FH1, xh.shape[1] * nbp))[:, :cols], dz.reshape((H4, cols)), dS, False,
-         True, put)
+    _weight_gradients(xh, dz, dS)
 
 
 # ----------------------------------------------------------------------------- entry points

@@ -58,6 +58,66 @@ def _columns_to_rows(hn, out, t):
                     out[b, t, j] = hn[j, b]
 
 
+@njit(inline="always", **KJIT)
+def _start_columns(x, h0, xh):
+    """Prepare the product's right operand ``xh (F+H+1, S, nbp)`` for a chunk: padding
+    columns zero, the bias row ones, h0 into slot 0 and, when every step is kept
+    (S = T+1), every x_t now. Returns whether it did the latter."""
+    nb, T, F = x.shape
+    H = xh.shape[0] - 1 - F
+    xh[:, :, nb:] = 0.0  # padding columns: zero input and state
+    xh[F + H] = 1.0  # the row that multiplies the bias
+    for j in range(H):
+        for b in range(nb):
+            xh[F + j, 0, b] = h0[b, j]
+    keep_all = xh.shape[1] == T + 1
+    if keep_all:
+        for t in range(T):
+            _rows_to_columns(x, t, xh, t)
+    return keep_all
+
+
+@njit(inline="always", **KJIT)
+def _emit_state(hn, xh, s_next, out, t):
+    """h_t (H, nbp) into the next step's columns and into the output rows."""
+    F = xh.shape[0] - 1 - hn.shape[0]
+    for j in range(hn.shape[0]):
+        for b in range(hn.shape[1]):
+            xh[F + j, s_next, b] = hn[j, b]
+    _columns_to_rows(hn, out, t)
+
+
+@njit(inline="always", **KJIT)
+def _keep_gate_grads(dzt, dz, t, nb):
+    """dz_t into ``dz (G, T, nbp)`` for the weight-gradient GEMM, padding columns zeroed
+    first (they carry nothing back)."""
+    for k in range(dzt.shape[0]):
+        for b in range(nb, dzt.shape[1]):
+            dzt[k, b] = 0.0
+        for b in range(dzt.shape[1]):
+            dz[k, t, b] = dzt[k, b]
+
+
+@njit(inline="always", **KJIT)
+def _emit_dx(dxh, dx, t):
+    """dx_t: the first F rows of the backward product, back into (nb, T, F) rows."""
+    for b in range(dx.shape[0]):
+        for f in range(dx.shape[2]):
+            dx[b, t, f] = dxh[f, b]
+
+
+@njit(inline="always", **KJIT)
+def _weight_gradients(xh, dz, dS):
+    """``dS = xh[:, :T] dz^T`` over all T·nbp columns at once: (F+H+1, G) with the bias row
+    of ones summing dz into the bias gradient."""
+    G, T, nbp = dz.shape
+    cols = T * nbp
+    put = np.zeros(2, dz.dtype)  # gemm [alpha, beta] = [1, 0]
+    put[0] = 1.0
+    gemm(xh.reshape((xh.shape[0], xh.shape[1] * nbp))[:, :cols], dz.reshape((G, cols)), dS,
+         False, True, put)
+
+
 @njit(**KJIT)
 def _forward_wide(x, ap, h0, c0, mode, act, ract, xh, z, cs, ch, hn, out, h_T, c_T):
     """One row chunk through all T steps.
@@ -75,17 +135,11 @@ def _forward_wide(x, ap, h0, c0, mode, act, ract, xh, z, cs, ch, hn, out, h_T, c
     H4 = 4 * H
     n = H * nbp
     nz, ncs, nch = z.shape[0], cs.shape[0], ch.shape[0]
-    xh[:, :, nb:] = 0.0  # padding columns: zero input and state
-    xh[F + H] = 1.0  # the row that multiplies the bias
+    keep_all = _start_columns(x, h0, xh)
     ch[0, :, nb:] = 0.0
     for j in range(H):
         for b in range(nb):
-            xh[F + j, 0, b] = h0[b, j]
             ch[0, j, b] = c0[b, j]
-    keep_all = S == T + 1
-    if keep_all:  # every x_t in place now; else one step at a time below
-        for t in range(T):
-            _rows_to_columns(x, t, xh, t)
     for t in range(T):
         s, s_next = t % S, (t + 1) % S
         if not keep_all:
@@ -94,10 +148,7 @@ def _forward_wide(x, ap, h0, c0, mode, act, ract, xh, z, cs, ch, hn, out, h_T, c
         gemm_packed(ap, xh[:, s, :], zt, False)  # z_t = [W; U; b]^T [x_t; h_{t-1}; 1]
         cell_forward(zt[:H4].reshape(4 * n), ch[t % nch].reshape(n), ch[(t + 1) % nch].reshape(n),
                      hn.reshape(n), cs[t % ncs].reshape(n), mode, act, ract)
-        for j in range(H):
-            for b in range(nbp):
-                xh[F + j, s_next, b] = hn[j, b]
-        _columns_to_rows(hn, out, t)
+        _emit_state(hn, xh, s_next, out, t)
     for b in range(nb):
         for j in range(H):
             h_T[b, j] = hn[j, b] if T > 0 else h0[b, j]
@@ -139,27 +190,15 @@ def _backward_wide(d_out, dh_T, dc_T, ap2, F, z, cs, ch, xh, mode, act, ract, dz
                       cs[t].reshape(n), ch[t].reshape(n), dzf, dc_new.reshape(n), mode, act,
                       ract, one)
         dc[:, :] = dc_new
-        for k in range(H4):
-            for b in range(nb, nbp):  # padding columns carry nothing back
-                dzt[k, b] = 0.0
-            for b in range(nbp):
-                dz[k, t, b] = dzt[k, b]
+        _keep_gate_grads(dzt, dz, t, nb)
         gemm_packed(ap2, dzt, dxh, False)  # [dx_t; dh_{t-1}] = [W; U] dz_t
-        for b in range(nb):
-            for f in range(F):
-                dx[b, t, f] = dxh[f, b]
+        _emit_dx(dxh, dx, t)
     for b in range(nb):
         for j in range(H):
             dh0[b, j] = dh[j, b]
             dc0[b, j] = dc[j, b]
-    # [dW; dU; db] = sum over steps and rows of [x_t; h_{t-1}; 1] dz_t^T: one GEMM over
-    # T·nbp columns (the row of ones sums dz into db).
-    FH1 = xh.shape[0]
-    cols = T * nbp
-    put = np.zeros(2, dt)  # gemm [alpha, beta] = [1, 0]
-    put[0] = 1.0
-    gemm(xh.reshape((FH1, xh.shape[1] * nbp))[:, :cols], dz.reshape((H4, cols)), dWUb, False,
-         True, put)
+    # [dW; dU; db] = sum over steps and rows of [x_t; h_{t-1}; 1] dz_t^T: one GEMM.
+    _weight_gradients(xh, dz, dWUb)
 
 
 # ----------------------------------------------------------------------------- entry points

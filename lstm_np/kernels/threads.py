@@ -37,20 +37,18 @@ MIN_PARALLEL_WORK = 4_000_000
 MIN_ROWS = 32
 
 
-def _find_openblas():
-    try:
-        import scipy
-    except ImportError:  # pragma: no cover - scipy is a dependency
-        return None
-    libs = os.path.join(os.path.dirname(os.path.dirname(scipy.__file__)), "scipy.libs")
+def _find_openblas(package, names):
+    """``(get_num_threads, set_num_threads)`` of the OpenBLAS a wheel bundles in
+    ``<site-packages>/<package>.libs``, trying each (get, set) symbol pair, or None."""
+    libs = os.path.join(os.path.dirname(os.path.dirname(package.__file__)),
+                        package.__name__ + ".libs")
     for path in sorted(glob.glob(os.path.join(libs, "libscipy_openblas*.so*"))):
         try:
             lib = ctypes.CDLL(path)
         except OSError:  # pragma: no cover
             continue
-        for prefix in ("scipy_openblas_", "openblas_"):
-            get = getattr(lib, prefix + "get_num_threads", None)
-            put = getattr(lib, prefix + "set_num_threads", None)
+        for get_name, put_name in names:
+            get, put = getattr(lib, get_name, None), getattr(lib, put_name, None)
             if get is not None and put is not None:
                 get.restype = ctypes.c_int
                 put.argtypes = [ctypes.c_int]
@@ -58,29 +56,21 @@ def _find_openblas():
     return None  # pragma: no cover - another BLAS
 
 
-_OPENBLAS = _find_openblas()
+def _scipy_openblas():
+    try:
+        import scipy
+    except ImportError:  # pragma: no cover - scipy is a dependency
+        return None
+    return _find_openblas(scipy, [(p + "get_num_threads", p + "set_num_threads")
+                                  for p in ("scipy_openblas_", "openblas_")])
 
 
-def _find_numpy_openblas():
-    """NumPy's own OpenBLAS (numpy.libs: another copy, with its own threads), or None."""
-    libs = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
-    for path in sorted(glob.glob(os.path.join(libs, "libscipy_openblas*.so*"))):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:  # pragma: no cover
-            continue
-        for get_name, put_name in (("scipy_openblas_get_num_threads64_",
-                                    "scipy_openblas_set_num_threads64_"),
-                                   ("openblas_get_num_threads", "openblas_set_num_threads")):
-            get, put = getattr(lib, get_name, None), getattr(lib, put_name, None)
-            if get is not None and put is not None:
-                get.restype = ctypes.c_int
-                put.argtypes = [ctypes.c_int]
-                return get, put
-    return None  # pragma: no cover - NumPy on another BLAS
-
-
-_NUMPY_OPENBLAS = _find_numpy_openblas()
+#: SciPy's OpenBLAS: the one Numba's BLAS calls reach (the kernels' GEMMs).
+_OPENBLAS = _scipy_openblas()
+#: NumPy's own OpenBLAS (numpy.libs: another copy, with its own threads).
+_NUMPY_OPENBLAS = _find_openblas(np, [("scipy_openblas_get_num_threads64_",
+                                       "scipy_openblas_set_num_threads64_"),
+                                      ("openblas_get_num_threads", "openblas_set_num_threads")])
 
 
 @contextlib.contextmanager
