@@ -259,7 +259,9 @@ def test_batches_of_16_rows_and_more_match_keras(kw, dtype):
     if kw.get("return_state"):
         dy = [dy, rng.standard_normal((33, 5)).astype(dtype),
               rng.standard_normal((33, 5)).astype(dtype)]
-    assert_matches_keras(dict(units=5, **kw), x, dtype=dtype, training=True, dy=dy, rng=rng)
+    states = [rng.standard_normal((33, 5)).astype(dtype) for _ in range(2)]  # non-zero h0, c0
+    assert_matches_keras(dict(units=5, **kw), x, initial_state=states, dtype=dtype,
+                         training=True, dy=dy, rng=rng)
     layer = lstm_np.LSTM(5, engine="numba", dtype=dtype, **kw)  # the path it took
     layer(x, training=True)
     assert isinstance(layer._cache[0].steps, lstm_wide.WideSteps)
