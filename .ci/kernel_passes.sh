@@ -19,6 +19,7 @@ TESTS=(
   tests/test_kernels_lstm.py
   tests/test_kernels_lstm_wide.py
   tests/test_kernels_packed.py
+  tests/test_kernels_threads.py
   tests/test_kernels_vecmath.py
   tests/test_kernels_gru.py
   tests/test_kernels_gru_wide.py

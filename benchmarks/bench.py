@@ -104,9 +104,9 @@ def _packed_products(cfg):
     rng = np.random.default_rng(0)
     W, U, bias = (rng.random(s, f32) for s in ((I, 4 * H), (H, 4 * H), (1, 4 * H)))
     ap = panels(4 * H, I + H + 1, f32)
-    pack_stacked(W, U, bias, ap, True)
+    pack_stacked(W, U, bias, ap, True, 0, ap.shape[0])
     ap2 = panels(I + H, 4 * H, f32)
-    pack_stacked(W, U, W[:0], ap2, False)
+    pack_stacked(W, U, W[:0], ap2, False, 0, ap2.shape[0])
     L = lanes(f32)
     fwd_jobs, bwd_jobs = [], []
     put = np.array([1, 0], f32)

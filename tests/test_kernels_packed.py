@@ -52,7 +52,7 @@ def test_pack_stacked_is_the_stack_or_its_transpose(transpose):
     A = S.T if transpose else S
     ap = panels(A.shape[0], A.shape[1], S.dtype)
     ap[...] = np.nan  # every entry must be written, padding included
-    pack_stacked(top, mid, bot, ap, transpose)
+    pack_stacked(top, mid, bot, ap, transpose, 0, ap.shape[0])
     rows = ap.transpose(0, 2, 1).reshape(-1, A.shape[1])  # (P·MR, K)
     np.testing.assert_array_equal(rows[:A.shape[0]], A)
     np.testing.assert_array_equal(rows[A.shape[0]:], 0.0)
@@ -110,6 +110,6 @@ def test_pack_parallel_equals_one_thread(transpose, monkeypatch):
     K = 12 if transpose else 5 * MR + 2
     one, many = panels(rows, K, np.float32), panels(rows, K, np.float32)
     many[...] = np.nan
-    pack_stacked(top, mid, bot, one, transpose)
+    pack_stacked(top, mid, bot, one, transpose, 0, one.shape[0])
     packed.pack_parallel(top, mid, bot, many, transpose)
     np.testing.assert_array_equal(many, one)

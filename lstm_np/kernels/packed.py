@@ -175,15 +175,16 @@ def panels(rows, K, dtype):
 
 
 @njit(**JIT)
-def pack_stacked(top, middle, bottom, ap, transpose, p0=0, p1=-1):
+def pack_stacked(top, middle, bottom, ap, transpose, p0, p1):
     """Pack ``A = [top; middle; bottom]`` (or its transpose) into ``ap`` ``(P, K, MR)``:
-    ``ap[p, k, r] = A[p·MR + r, k]``, rows past A's zero; panels ``p0:p1`` only when given
-    (:func:`pack_parallel`). The LSTM stacks its weights and bias, ``[W; U; b]``: the
-    forward multiplies by its transpose, the backward by ``[W; U]`` (``bottom`` empty)."""
+    ``ap[p, k, r] = A[p·MR + r, k]``, rows past A's zero; panels ``p0:p1`` (all of them:
+    ``0, P``; no defaults on purpose, Numba dispatches omitted arguments ~40 us slower).
+    The LSTM stacks its weights and bias, ``[W; U; b]``: the forward multiplies by its
+    transpose, the backward by ``[W; U]`` (``bottom`` empty)."""
     P, K, mr = ap.shape
     M0, M1 = top.shape[0], middle.shape[0]
     M = top.shape[1] if transpose else M0 + M1 + bottom.shape[0]
-    for p in range(p0, P if p1 < 0 else p1):
+    for p in range(p0, p1):
         m = min(mr, M - p * mr)
         for k in range(K):
             if transpose:  # A[i, k] = S[k, i]: a contiguous run of row k of the stack S
@@ -211,7 +212,7 @@ def pack_parallel(top, middle, bottom, ap, transpose):
     P = ap.shape[0]
     n = min(P, threads.numba.get_num_threads()) if ap.nbytes >= PARALLEL_PACK_BYTES else 1
     if n <= 1 or threads._OPENBLAS is None:
-        pack_stacked(top, middle, bottom, ap, transpose)
+        pack_stacked(top, middle, bottom, ap, transpose, 0, P)
         return
     cuts = [k * P // n for k in range(n + 1)]
     threads.run(pack_stacked, [(top, middle, bottom, ap, transpose, cuts[k], cuts[k + 1])
@@ -222,7 +223,7 @@ def pack(a, rows_of_a=True):
     """``a`` packed on its own (tests, benchmarks): the panels of ``a`` (or of ``a.T``)."""
     A = a if rows_of_a else a.T
     ap = panels(A.shape[0], A.shape[1], a.dtype)
-    pack_stacked(a, a[:0], a[:0], ap, not rows_of_a)
+    pack_stacked(a, a[:0], a[:0], ap, not rows_of_a, 0, ap.shape[0])
     return ap
 
 
