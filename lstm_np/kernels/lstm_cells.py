@@ -10,8 +10,8 @@ LLVM vectorises each of them. Masked rows are patched afterwards, column by colu
 Three modes, chosen once per call:
 
 * ``MODE_FAST`` (2): tanh/sigmoid, float32, the vectorised approximations of
-  :mod:`lstm_np.kernels.fastmath` (with AVX-512, as whole-array passes of
-  :func:`lstm_np.kernels.vecmath.tanh_affine`: 16 lanes, no division);
+  :mod:`lstm_np.kernels.fastmath` (with AVX-512, the whole step in one 16-lane pass,
+  :func:`lstm_np.kernels.vecmath.lstm_cell`, no division);
 * ``MODE_EXACT`` (1): tanh/sigmoid with libm, the formulas of :mod:`lstm_np.activations`;
 * ``MODE_GENERIC`` (0): any other pair, by activation id (``apply_scalar``).
 
@@ -32,7 +32,7 @@ from ..activations import apply_scalar, derivative_scalar
 from ..config import JIT
 from .fastmath import sigmoid32, tanh32
 from .vecmath import AVAILABLE as VECTOR_TANH
-from .vecmath import tanh_affine
+from .vecmath import lstm_cell
 
 #: error_model="numpy": a division never raises, so loops with / still vectorise.
 KJIT = dict(JIT, error_model="numpy")
@@ -47,18 +47,8 @@ def cell_forward(z, c_prev, c_new, h_new, cs, mode, act, ract):
     (``c_t`` in the generic mode); z becomes the activated gates (tanh/sigmoid modes).
     """
     n = c_prev.shape[0]
-    if mode == MODE_FAST and VECTOR_TANH:  # AVX-512: whole-array passes (vecmath.py)
-        zs = z[:2 * n]  # i, f: sigmoid(x) = 1/2 + tanh(x/2)/2
-        tanh_affine(zs, zs, 0.5, 0.5, 0.5)
-        zg = z[2 * n:3 * n]
-        tanh_affine(zg, zg, 1.0, 0.0, 1.0)
-        zo = z[3 * n:]
-        tanh_affine(zo, zo, 0.5, 0.5, 0.5)
-        for e in range(n):
-            c_new[e] = z[n + e] * c_prev[e] + z[e] * z[2 * n + e]
-        tanh_affine(c_new, cs, 1.0, 0.0, 1.0)
-        for e in range(n):
-            h_new[e] = z[3 * n + e] * cs[e]
+    if mode == MODE_FAST and VECTOR_TANH:  # AVX-512: the loops below in one pass (vecmath.py)
+        lstm_cell(z, c_prev, c_new, h_new, cs)
     elif mode == MODE_FAST:
         for e in range(2 * n):
             z[e] = sigmoid32(z[e])

@@ -1,21 +1,27 @@
 """The fast float32 tanh/sigmoid of :mod:`lstm_np.kernels.fastmath`, over whole arrays in
-AVX-512 vectors with a reciprocal estimate instead of a division.
+AVX-512 vectors with a reciprocal estimate instead of a division, and the LSTM step in one
+pass over them.
 
 Why: :func:`lstm_np.kernels.fastmath.tanh32` vectorises, but LLVM keeps it at 8 lanes (its
 tuning for these CPUs prefers 256-bit vectors) and its one division per element is then
 the bottleneck: ~0.42 ns an element, 30 % of a step at batch 32, H = 64. Here the same
-rational function (Eigen's, same clamp, same coefficients) runs 16 lanes at a time and
-``p / q`` is ``p · r`` with ``r`` from ``vrcp14ps`` (14 bits) refined by one Newton step
-``r += r (1 - q r)`` (~28 bits), and the quotient corrected once, ``t += r (p - q t)``, so
-that it rounds as the division does: ``tanh(+-clamp)`` is exactly +-1 as in
-:func:`~lstm_np.kernels.fastmath.tanh32` (a saturated gate must have a derivative of
-exactly 0, or huge states leak gradients), and the results equal it but for rare last-bit
-differences (``tests/test_kernels_vecmath.py`` measures both against float64). The last
-``n mod 16`` elements use masked loads and stores: every element gets the same arithmetic.
+rational function (Eigen's: same clamp, same coefficients) runs 16 lanes at a time, its
+polynomials as fused multiply-adds, and ``p / q`` is ``p · r`` with ``r`` from ``vrcp14ps``
+(14 bits) refined by one Newton step ``r += r (1 - q r)`` (~1 ulp). At the clamp the result
+is set to +-1 exactly, as :func:`~lstm_np.kernels.fastmath.tanh32` gives there (a saturated
+gate must have a derivative of exactly 0, or huge states leak gradients). Max errors
+against float64: tanh 2.9e-7, sigmoid 1.8e-7 (the scalar function: 3.9e-7, 2.3e-7); the
+results differ from the scalar function's in the last bits (``tests/test_kernels_vecmath.py``
+measures both). Measured here: 0.24 ns an element; a version with the scalar function's
+unfused steps and a corrected quotient (bit-identical to it) took 0.32.
+The last ``n mod 16`` elements use masked loads and stores: every element gets the same
+arithmetic.
 
-:func:`tanh_affine` is the only entry point: ``dst[i] = a + b · tanh(s · src[i])`` (tanh:
-``s = 1, a = 0, b = 1``; sigmoid: ``s = a = b = 1/2``). Without AVX-512 (:data:`AVAILABLE`
-False) the cell loops keep the scalar functions.
+Entry points: :func:`tanh_affine`, ``dst[i] = a + b · tanh(s · src[i])`` (tanh: ``s = 1,
+a = 0, b = 1``; sigmoid: ``s = a = b = 1/2``), and :func:`lstm_cell`, the LSTM step of
+:func:`lstm_np.kernels.lstm_cells.cell_forward` in one pass (1.35 ns a unit where its six
+passes took 1.96: the pass is compute-bound, and the fused multiply-adds are what saved
+it). Without AVX-512 (:data:`AVAILABLE` False) the cell loops keep the scalar functions.
 """
 
 from __future__ import annotations
@@ -51,90 +57,154 @@ def _const(x):
     return ir.Constant(_v, [float(np.float32(x))] * _L)
 
 
+def _tanh_ir(builder, x, s, a, b):
+    """IR for ``a + b tanh(s x)`` on a vector ``x`` (s, a, b splatted vectors)."""
+    mod = builder.module
+    fma = cgutils.get_or_insert_function(mod, ir.FunctionType(_v, [_v, _v, _v]),
+                                         "llvm.fma.v16f32")
+    rcp = cgutils.get_or_insert_function(
+        mod, ir.FunctionType(_v, [_v, _v, ir.IntType(16)]), "llvm.x86.avx512.rcp14.ps.512")
+    x = builder.fmul(x, s)
+    # Clamp as Python's min(max(x, -c), c): a NaN stays NaN (llvm.minnum would not).
+    lo, hi = _const(-fastmath._CLAMP), _const(fastmath._CLAMP)
+    x = builder.select(builder.fcmp_ordered(">", lo, x), lo, x)
+    x = builder.select(builder.fcmp_ordered("<", hi, x), hi, x)
+    x2 = builder.fmul(x, x)
+    p = builder.call(fma, [x2, _const(fastmath._A13), _const(fastmath._A11)])
+    for c in (fastmath._A9, fastmath._A7, fastmath._A5, fastmath._A3, fastmath._A1):
+        p = builder.call(fma, [x2, p, _const(c)])
+    q = builder.call(fma, [x2, _const(fastmath._B6), _const(fastmath._B4)])
+    for c in (fastmath._B2, fastmath._B0):
+        q = builder.call(fma, [x2, q, _const(c)])
+    r = builder.call(rcp, [q, ir.Constant(_v, [0.0] * _L), ir.Constant(ir.IntType(16), -1)])
+    e = builder.call(fma, [builder.fneg(q), r, _const(1.0)])  # 1 - q r
+    r = builder.call(fma, [r, e, r])  # one Newton step: r = 1/q to ~1 ulp
+    t = builder.fmul(builder.fmul(x, p), r)
+    # At the clamp tanh is +-1 *exactly*, as in fastmath.tanh32: a saturated gate must have
+    # a derivative of exactly 0 (s (1 - s), 1 - t^2), or huge inputs leak gradients.
+    t = builder.select(builder.fcmp_ordered(">=", x, hi), _const(1.0), t)
+    t = builder.select(builder.fcmp_ordered("<=", x, lo), _const(-1.0), t)
+    return builder.call(fma, [b, t, a])
+
+
+def _vector_loop(builder, n, body):
+    """``body(load, store)`` for each 16 elements of ``0 <= i < n``, then once for the last
+    ``n mod 16`` with masked loads and stores: ``load(base, offset)`` reads the vector at
+    ``base + i + offset`` (float32 pointers), ``store(value, base, offset)`` writes one."""
+    vp = _v.as_pointer()
+    mod = builder.module
+    mask_t = ir.VectorType(ir.IntType(1), _L)
+    mload = cgutils.get_or_insert_function(
+        mod, ir.FunctionType(_v, [vp, _i32, mask_t, _v]), "llvm.masked.load.v16f32.p0v16f32")
+    mstore = cgutils.get_or_insert_function(
+        mod, ir.FunctionType(ir.VoidType(), [_v, vp, _i32, mask_t]),
+        "llvm.masked.store.v16f32.p0v16f32")
+
+    def plain(i):
+        def load(base, off):
+            v = builder.load(builder.bitcast(builder.gep(base, [builder.add(i, off)]), vp))
+            v.align = 4
+            return v
+
+        def store(val, base, off):
+            st = builder.store(val, builder.bitcast(builder.gep(base, [builder.add(i, off)]),
+                                                    vp))
+            st.align = 4
+        return load, store
+
+    def masked(i, mask):
+        def load(base, off):
+            ptr = builder.bitcast(builder.gep(base, [builder.add(i, off)]), vp)
+            return builder.call(mload, [ptr, ir.Constant(_i32, 4), mask, _const(0.0)])
+
+        def store(val, base, off):
+            ptr = builder.bitcast(builder.gep(base, [builder.add(i, off)]), vp)
+            builder.call(mstore, [val, ptr, ir.Constant(_i32, 4), mask])
+        return load, store
+
+    entry = builder.block
+    loop = builder.function.append_basic_block("vl.loop")
+    tail = builder.function.append_basic_block("vl.tail")
+    done = builder.function.append_basic_block("vl.done")
+    n_full = builder.and_(n, ir.Constant(_i64, -_L))
+    builder.cbranch(builder.icmp_signed(">", n_full, ir.Constant(_i64, 0)), loop, tail)
+    builder.position_at_end(loop)
+    i = builder.phi(_i64)
+    i.add_incoming(ir.Constant(_i64, 0), entry)
+    body(*plain(i))
+    i_next = builder.add(i, ir.Constant(_i64, _L))
+    i.add_incoming(i_next, builder.block)
+    builder.cbranch(builder.icmp_signed("<", i_next, n_full), loop, tail)
+    builder.position_at_end(tail)
+    rem = builder.trunc(builder.sub(n, n_full), _i32)
+    vi32 = ir.VectorType(_i32, _L)
+    rem_v = builder.shuffle_vector(
+        builder.insert_element(ir.Constant(vi32, ir.Undefined), rem, ir.Constant(_i32, 0)),
+        ir.Constant(vi32, ir.Undefined), ir.Constant(vi32, [0] * _L))
+    mask = builder.icmp_unsigned("<", ir.Constant(vi32, list(range(_L))), rem_v)
+    with builder.if_then(builder.icmp_signed(">", rem, ir.Constant(_i32, 0))):
+        body(*masked(n_full, mask))
+    builder.branch(done)
+    builder.position_at_end(done)
+
+
+def _addresses(context, builder, arg_types, args):
+    """Integer arguments (addresses, lengths) as intp values."""
+    return [context.cast(builder, v, t, types.intp) for v, t in zip(args, arg_types, strict=True)]
+
+
+def _f32_ptr(builder, address):
+    return builder.inttoptr(address, _f32.as_pointer())
+
+
 @intrinsic
 def _tanh_affine(typingctx, src, dst, n, s, a, b):
     """dst[i] = a + b tanh(s src[i]) for i < n; src/dst integer addresses of float32."""
     sig = types.void(src, dst, n, types.float32, types.float32, types.float32)
 
     def codegen(context, builder, signature, args):
-        src_i, dst_i, n = [context.cast(builder, v, t, types.intp)
-                           for v, t in zip(args[:3], signature.args[:3], strict=True)]
+        src_i, dst_i, n = _addresses(context, builder, signature.args[:3], args[:3])
         s, a, b = (_splat(builder, v) for v in args[3:])
-        vp = _v.as_pointer()
-        psrc = builder.inttoptr(src_i, _f32.as_pointer())
-        pdst = builder.inttoptr(dst_i, _f32.as_pointer())
-        mod = builder.module
-        fma = cgutils.get_or_insert_function(mod, ir.FunctionType(_v, [_v, _v, _v]),
-                                             "llvm.fma.v16f32")
-        rcp = cgutils.get_or_insert_function(
-            mod, ir.FunctionType(_v, [_v, _v, ir.IntType(16)]), "llvm.x86.avx512.rcp14.ps.512")
-        mask_t = ir.VectorType(ir.IntType(1), _L)
-        mload = cgutils.get_or_insert_function(
-            mod, ir.FunctionType(_v, [vp, _i32, mask_t, _v]), "llvm.masked.load.v16f32.p0v16f32")
-        mstore = cgutils.get_or_insert_function(
-            mod, ir.FunctionType(ir.VoidType(), [_v, vp, _i32, mask_t]),
-            "llvm.masked.store.v16f32.p0v16f32")
-        one = _const(1.0)
+        psrc, pdst = _f32_ptr(builder, src_i), _f32_ptr(builder, dst_i)
+        zero = ir.Constant(_i64, 0)
 
-        def tanh_affine(x):
-            x = builder.fmul(x, s)
-            # Clamp as Python's min(max(x, -c), c): a NaN stays NaN (llvm.minnum would not).
-            lo, hi = _const(-fastmath._CLAMP), _const(fastmath._CLAMP)
-            x = builder.select(builder.fcmp_ordered(">", lo, x), lo, x)
-            x = builder.select(builder.fcmp_ordered("<", hi, x), hi, x)
-            x2 = builder.fmul(x, x)
-            # Unfused multiply-adds, as the scalar function compiles: p and q are then bit
-            # for bit fastmath.tanh32's (at the clamp p x == q exactly, so tanh is 1).
-            p = builder.fadd(builder.fmul(x2, _const(fastmath._A13)), _const(fastmath._A11))
-            for c in (fastmath._A9, fastmath._A7, fastmath._A5, fastmath._A3, fastmath._A1):
-                p = builder.fadd(builder.fmul(x2, p), _const(c))
-            q = builder.fadd(builder.fmul(x2, _const(fastmath._B6)), _const(fastmath._B4))
-            for c in (fastmath._B2, fastmath._B0):
-                q = builder.fadd(builder.fmul(x2, q), _const(c))
-            r = builder.call(rcp, [q, ir.Constant(_v, [0.0] * _L), ir.Constant(ir.IntType(16), -1)])
-            e = builder.call(fma, [builder.fneg(q), r, one])  # 1 - q r
-            r = builder.call(fma, [r, e, r])  # one Newton step
-            xp = builder.fmul(x, p)
-            t = builder.fmul(xp, r)
-            # One correction of the quotient itself (t += r (xp - q t)): the result rounds
-            # like the division in fastmath.tanh32, so the clamp still gives +-1 exactly and
-            # a saturated gate a derivative of exactly 0.
-            t = builder.call(fma, [builder.call(fma, [builder.fneg(q), t, xp]), r, t])
-            return builder.call(fma, [b, t, a])
+        def body(load, store):
+            store(_tanh_ir(builder, load(psrc, zero), s, a, b), pdst, zero)
 
-        entry = builder.block
-        loop = builder.function.append_basic_block("vt.loop")
-        tail = builder.function.append_basic_block("vt.tail")
-        done = builder.function.append_basic_block("vt.done")
-        n_full = builder.and_(n, ir.Constant(_i64, -_L))
-        builder.cbranch(builder.icmp_signed(">", n_full, ir.Constant(_i64, 0)), loop, tail)
-        builder.position_at_end(loop)
-        i = builder.phi(_i64)
-        i.add_incoming(ir.Constant(_i64, 0), entry)
-        x = builder.load(builder.bitcast(builder.gep(psrc, [i]), vp))
-        x.align = 4
-        st = builder.store(tanh_affine(x), builder.bitcast(builder.gep(pdst, [i]), vp))
-        st.align = 4
-        i_next = builder.add(i, ir.Constant(_i64, _L))
-        i.add_incoming(i_next, loop)
-        builder.cbranch(builder.icmp_signed("<", i_next, n_full), loop, tail)
-        builder.position_at_end(tail)
-        rem = builder.trunc(builder.sub(n, n_full), _i32)
-        lanes = ir.Constant(ir.VectorType(_i32, _L), list(range(_L)))
-        rem_v = builder.shuffle_vector(
-            builder.insert_element(ir.Constant(ir.VectorType(_i32, _L), ir.Undefined), rem,
-                                   ir.Constant(_i32, 0)),
-            ir.Constant(ir.VectorType(_i32, _L), ir.Undefined),
-            ir.Constant(ir.VectorType(_i32, _L), [0] * _L))
-        mask = builder.icmp_unsigned("<", lanes, rem_v)
-        has_tail = builder.icmp_signed(">", rem, ir.Constant(_i32, 0))
-        with builder.if_then(has_tail):
-            xs = builder.bitcast(builder.gep(psrc, [n_full]), vp)
-            xd = builder.bitcast(builder.gep(pdst, [n_full]), vp)
-            x = builder.call(mload, [xs, ir.Constant(_i32, 4), mask, _const(0.0)])
-            builder.call(mstore, [tanh_affine(x), xd, ir.Constant(_i32, 4), mask])
-        builder.branch(done)
-        builder.position_at_end(done)
+        _vector_loop(builder, n, body)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def _lstm_cell(typingctx, z, c_prev, c_new, h_new, cs, n):
+    """The LSTM step of :func:`lstm_np.kernels.lstm_cells.cell_forward` (tanh/sigmoid) in one
+    pass: per 16 units, the four gates (written over z), c_t, tanh(c_t) (into cs) and h_t,
+    with the arithmetic (and so the bits) of :func:`_tanh_affine` passes."""
+    sig = types.void(z, c_prev, c_new, h_new, cs, n)
+
+    def codegen(context, builder, signature, args):
+        z_i, cp_i, cn_i, hn_i, cs_i, n = _addresses(context, builder, signature.args, args)
+        pz, pcp, pcn, phn, pcs = (_f32_ptr(builder, v) for v in (z_i, cp_i, cn_i, hn_i, cs_i))
+        half, zero_v, one_v = _const(0.5), _const(0.0), _const(1.0)
+        zero = ir.Constant(_i64, 0)
+        offsets = [builder.mul(n, ir.Constant(_i64, g)) for g in range(4)]  # i, f, c~, o
+
+        def body(load, store):
+            i = _tanh_ir(builder, load(pz, offsets[0]), half, half, half)
+            f = _tanh_ir(builder, load(pz, offsets[1]), half, half, half)
+            g = _tanh_ir(builder, load(pz, offsets[2]), one_v, zero_v, one_v)
+            o = _tanh_ir(builder, load(pz, offsets[3]), half, half, half)
+            c = builder.fadd(builder.fmul(f, load(pcp, zero)), builder.fmul(i, g))
+            t = _tanh_ir(builder, c, one_v, zero_v, one_v)
+            for gate, off in zip((i, f, g, o), offsets, strict=True):
+                store(gate, pz, off)
+            store(c, pcn, zero)
+            store(t, pcs, zero)
+            store(builder.fmul(o, t), phn, zero)
+
+        _vector_loop(builder, n, body)
         return context.get_dummy_value()
 
     return sig, codegen
@@ -147,7 +217,27 @@ def tanh_affine(src, dst, s, a, b):
                  np.float32(s), np.float32(a), np.float32(b))
 
 
+@njit(inline="always", **JIT)
+def lstm_cell(z, c_prev, c_new, h_new, cs):
+    """One LSTM step (tanh/sigmoid gates), flat contiguous float32: z (4n,) the gates' inputs
+    become the activated gates ``[i, f, c~, o]``; c_prev (n,) -> c_new, cs = tanh(c_new),
+    h_new (n,). What :func:`lstm_np.kernels.lstm_cells.cell_forward` does in MODE_FAST."""
+    _lstm_cell(np.intp(z.ctypes.data), np.intp(c_prev.ctypes.data), np.intp(c_new.ctypes.data),
+               np.intp(h_new.ctypes.data), np.intp(cs.ctypes.data), c_prev.shape[0])
+
+
 if numba_config.DISABLE_JIT:  # pragma: no cover - exercised by CI's NUMBA_DISABLE_JIT pass
+    def lstm_cell(z, c_prev, c_new, h_new, cs):  # noqa: F811
+        """NUMBA_DISABLE_JIT twin: the same step with the scalar functions."""
+        n = c_prev.shape[0]
+        for e in range(n):
+            i, f = fastmath.sigmoid32(z[e]), fastmath.sigmoid32(z[n + e])
+            g, o = fastmath.tanh32(z[2 * n + e]), fastmath.sigmoid32(z[3 * n + e])
+            c_new[e] = f * c_prev[e] + i * g
+            cs[e] = fastmath.tanh32(c_new[e])
+            h_new[e] = o * cs[e]
+            z[e], z[n + e], z[2 * n + e], z[3 * n + e] = i, f, g, o
+
     def tanh_affine(src, dst, s, a, b):  # noqa: F811
         """NUMBA_DISABLE_JIT twin: the scalar rational function, element by element."""
         f32 = np.float32
