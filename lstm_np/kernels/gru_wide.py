@@ -209,7 +209,7 @@ def forward(x, W, U, b_in, b_rec, h0, mode, act, ract, keep, scratch, workspace=
     H = U.shape[0]
     L = lanes(dt)
     S_mat = _stacked(W, U, b_in, b_rec, dt)
-    ap = panels(4 * H, F + H + 1, dt)  # (P, F+H+1, MR): S^T
+    ap = panels(4 * H, F + H + 1, dt, scratch)  # (P, F+H+1, MR): S^T
     pack_parallel(S_mat[:F], S_mat[F:F + H], S_mat[F + H:], ap, True)
     Mp = ap.shape[0] * ap.shape[2]
     out = np.empty((B, T, H), dt)  # (B, T, H)
@@ -237,7 +237,7 @@ def backward(d_outputs, dh_T, x, W, U, steps, mode, act, ract, scratch):
     B, T, F = x.shape
     H = U.shape[0]
     S_mat = _stacked(W, U, None, None, dt)
-    ap2 = panels(F + H, 4 * H, dt)  # (P2, 4H, MR): S[:F+H]
+    ap2 = panels(F + H, 4 * H, dt, scratch, "ap2")  # (P2, 4H, MR): S[:F+H]
     pack_parallel(S_mat[:F], S_mat[F:F + H], S_mat[:0], ap2, False)
     Mp2 = ap2.shape[0] * ap2.shape[2]
     dx = np.empty((B, T, F), dt)  # (B, T, F)

@@ -233,7 +233,7 @@ def forward(x, W, U, b, has_bias, h0, c0, mode, act, ract, keep, scratch, worksp
     B, T, F = x.shape
     H = U.shape[0]
     L = lanes(dt)
-    ap = panels(4 * H, F + H + 1, dt)  # (P, F+H+1, MR): [W; U; b]^T
+    ap = panels(4 * H, F + H + 1, dt, scratch)  # (P, F+H+1, MR): [W; U; b]^T
     pack_parallel(W, U, b.reshape(1, 4 * H) if has_bias else np.zeros((1, 4 * H), dt), ap, True)
     Mp = ap.shape[0] * ap.shape[2]
     out = np.empty((B, T, H), dt)  # (B, T, H)
@@ -266,7 +266,7 @@ def backward(d_outputs, dh_T, dc_T, x, W, U, cache, mode, act, ract, scratch):
     dt = x.dtype
     B, T, F = x.shape
     H = U.shape[0]
-    ap2 = panels(F + H, 4 * H, dt)  # (P2, 4H, MR): [W; U]
+    ap2 = panels(F + H, 4 * H, dt, scratch, "ap2")  # (P2, 4H, MR): [W; U]
     pack_parallel(W, U, W[:0], ap2, False)
     Mp2 = ap2.shape[0] * ap2.shape[2]
     dx = np.empty((B, T, F), dt)  # (B, T, F)
