@@ -48,8 +48,9 @@ def set_threads(n: int) -> dict:
     return info
 
 
-#: A contender whose warm-up call takes longer than this many seconds is timed with
-#: SLOW_REPEATS calls in all (reported as such) instead of rounds x repeats.
+#: A contender whose second warm-up call (the first may compile) takes longer than this
+#: many seconds is timed with SLOW_REPEATS calls in all (reported as such) instead of
+#: rounds x repeats.
 SLOW_S, SLOW_REPEATS = 2.0, 3
 
 
@@ -60,12 +61,12 @@ WARM_S = 0.1
 
 
 def _timer(fn, n):
-    t0 = time.perf_counter()
     fn()  # warm-up (compilation, allocation, caches); excluded
+    t0 = time.perf_counter()
+    fn()  # a second one decides "slow": the first may have been compiling (a cold JIT cache)
     if time.perf_counter() - t0 > SLOW_S:
         n = SLOW_REPEATS
     else:
-        fn()
         while time.perf_counter() - t0 < WARM_S:
             fn()
     times = []
