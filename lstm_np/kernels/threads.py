@@ -125,25 +125,30 @@ def split_aligned(batch: int, work: int, unit: int) -> list[tuple[int, int]]:
 def run(kernel, jobs) -> None:
     """``kernel(*args)`` for every args tuple in ``jobs``, the first on this thread, the
     others on the pool's workers (:class:`_Pool`); returns when all are done and re-raises
-    the first worker's exception, if any."""
-    if len(jobs) == 1 or numba_config.DISABLE_JIT:  # as Python, the same chunks one by one
-        for args in jobs:
-            kernel(*args)
+    the first worker's exception, if any. BLAS is on one thread meanwhile."""
+    if len(jobs) == 1:
+        kernel(*jobs[0])
         return
     global _pool
     with _lock:
-        if _pool is None or len(_pool.workers) < len(jobs) - 1:
-            if _pool is not None:
-                _pool.close()
-            _pool = _Pool(len(jobs) - 1)
-        get, put = _OPENBLAS
-        before = get()
-        if before != 1:
-            put(1)
+        before = None
+        if _OPENBLAS is not None:
+            get, put = _OPENBLAS
+            before = get()
+            if before != 1:
+                put(1)
         try:
+            if numba_config.DISABLE_JIT:  # as Python: the same chunks, one after the other
+                for args in jobs:
+                    kernel(*args)
+                return
+            if _pool is None or len(_pool.workers) < len(jobs) - 1:
+                if _pool is not None:
+                    _pool.close()
+                _pool = _Pool(len(jobs) - 1)
             _pool.run(kernel, jobs)
         finally:
-            if before != 1:
+            if before is not None and before != 1:
                 put(before)
 
 
