@@ -47,14 +47,18 @@ def _fmt(s):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("configs", nargs="*", default=list(GRID), choices=list(GRID),
-                    metavar="CONFIG", help=f"among {', '.join(GRID)} (default: all)")
+    ap.add_argument("configs", nargs="*", metavar="CONFIG",
+                    help=f"among {', '.join(GRID)} (default: all)")
     ap.add_argument("--threads", type=int, default=2, help="threads for both (default 2)")
     ap.add_argument("--blocks", type=int, default=3, help="blocks per library and mode")
     ap.add_argument("--calls", type=int, default=50,
                     help="timed calls per block (a config slower than 20 ms a call: 10)")
     ap.add_argument("--cell", choices=("lstm", "gru"), default="lstm")
     args = ap.parse_args(argv)
+    unknown = [c for c in args.configs if c not in GRID]
+    if unknown:
+        ap.error(f"unknown config(s) {unknown}: choose among {', '.join(GRID)}")
+    args.configs = args.configs or list(GRID)
 
     os.environ["BENCH_CELL"] = args.cell
     os.environ["BENCH_THREADS"] = str(args.threads)
