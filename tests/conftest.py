@@ -28,3 +28,24 @@ def _seed_keras_initializers():
     run, so a trajectory comparison never passes or fails by the draw."""
     if "keras" in sys.modules:
         sys.modules["keras"].utils.set_random_seed(1234)
+
+
+@pytest.fixture
+def split_units(monkeypatch):
+    """Inference of one row chunk with its hidden units split between 3 threads, from any
+    step size and any H (also 4-15 rows, padded to 16), as a batch of <= 16 rows with a big
+    H runs on a multi-core machine. Returns the thread counts of the split calls made."""
+    from lstm_np.kernels import lstm as kernels
+    from lstm_np.kernels import lstm_wide, threads
+
+    if threads._OPENBLAS is None or threads.numba_config.DISABLE_JIT:
+        pytest.skip("runs serially without SciPy's OpenBLAS or the JIT")
+    monkeypatch.setattr(lstm_wide, "UNIT_SPLIT_MIN_STEP_WORK", 0)
+    monkeypatch.setattr(lstm_wide, "UNIT_SPLIT_MIN_UNITS", 1)
+    monkeypatch.setattr(kernels, "WIDE_SMALL_BATCH_MIN_UNITS", 1)
+    monkeypatch.setattr(threads.numba, "get_num_threads", lambda: 3)
+    calls = []
+    real = lstm_wide._forward_split_units
+    monkeypatch.setattr(lstm_wide, "_forward_split_units",
+                        lambda *a: calls.append(a[-1]) or real(*a))
+    return calls

@@ -157,3 +157,92 @@ def test_single_threaded_blas_sets_and_restores_both_openblas():
     with threads.single_threaded_blas():
         assert [get() for get, _ in libs] == [1] * len(libs)
     assert [get() for get, _ in libs] == before
+
+
+# -------------------------------------------------------- one row chunk, units split
+
+
+def _infer(c, engine, **kw):
+    out, (h, c_T), _ = lstm_forward(c["x"], c["W"], c["U"], c["b"], c["h0"], c["c0"],
+                                    engine=engine, keep=False, **kw)
+    return [out, h, c_T]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("B,T,F,H", [(16, 7, 5, 29), (16, 1, 2, 3), (16, 12, 1, 50)])
+def test_units_split_between_threads_match_numpy(dtype, B, T, F, H, math_mode,  # noqa: F811
+                                                 split_units):
+    """Units not a multiple of the panel height (29 = 9 + 10 + 10 on 3 threads), one unit
+    per thread (3), one step, many steps."""
+    c = _case(dtype, B, T, F, H, False, 0, 0, seed=H)
+    got, want = _infer(c, "numba"), _infer(c, "numpy")
+    assert split_units == [3]  # the split path ran, on 3 threads
+    for g, w in zip(got, want, strict=True):
+        err = np.abs(g.astype(np.float64) - w).max() / max(1.0, np.abs(w).max())
+        assert err < TOL[(dtype, math_mode)]
+
+
+@pytest.mark.parametrize("act,ract", [("relu", "hard_sigmoid"), ("softsign", "sigmoid")])
+def test_units_split_generic_activations_no_bias(act, ract, split_units):
+    c = _case("float64", 16, 6, 3, 20, False, 0, 0, seed=3)
+    kw = dict(activation=act, recurrent_activation=ract)
+    got = lstm_forward(c["x"], c["W"], c["U"], None, c["h0"], c["c0"], engine="numba",
+                       keep=False, **kw)
+    want = lstm_forward(c["x"], c["W"], c["U"], None, c["h0"], c["c0"], engine="numpy", **kw)
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(got[1][1], want[1][1], rtol=1e-12, atol=1e-12)
+    assert split_units == [3]
+
+
+def test_units_split_is_bit_identical_to_one_thread(split_units, monkeypatch):
+    """Same products, same cells, only who computes which unit changes."""
+    c = _case("float32", 16, 9, 4, 40, False, 0, 0, seed=9)
+    split = _infer(c, "numba")
+    monkeypatch.setattr(lstm_wide, "UNIT_SPLIT_MIN_STEP_WORK", float("inf"))
+    whole = _infer(c, "numba")
+    assert split_units == [3]
+    for a, b in zip(split, whole, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_training_and_two_chunk_calls_do_not_split_units(split_units, monkeypatch):
+    c = _case("float32", 16, 4, 3, 8, False, 0, 0)
+    _run(c, "numba")  # keep=True: backward needs the usual cache
+    monkeypatch.setattr(threads, "MIN_PARALLEL_WORK", 0)
+    _infer(_case("float32", 40, 4, 3, 8, False, 0, 0), "numba")  # rows split instead
+    assert split_units == []
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_small_batch_inference_with_many_units_runs_split(dtype, split_units):
+    """4-15 rows, inference, H past WIDE_SMALL_BATCH_MIN_UNITS: padded to 16 rows, units
+    split; training at the same size stays on the row kernel."""
+    c = _case(dtype, 5, 6, 3, 12, False, 0, 0, seed=12)
+    got, want = _infer(c, "numba"), _infer(c, "numpy")
+    assert split_units == [3]
+    for g, w in zip(got, want, strict=True):
+        assert g.shape == w.shape
+        np.testing.assert_allclose(g, w, rtol=0, atol=TOL[(dtype, False)] * 10)
+    assert not _is_wide(c)  # keep=True
+    assert not _is_wide(_case(dtype, 3, 6, 3, 12, False, 0, 0))  # below 4 rows
+
+
+def test_barrier_abort_raises_the_failing_threads_error():
+    """A kernel thread that raises must not leave the others waiting at the barrier."""
+    if threads._OPENBLAS is None or threads.numba_config.DISABLE_JIT:
+        pytest.skip("runs serially without SciPy's OpenBLAS or the JIT")
+    from numba import njit
+
+    @njit(nogil=True)
+    def steps(k, fail_at, counter, abort, n):
+        for t in range(5):
+            if k == 1 and t == fail_at:
+                raise ValueError("thread 1 failed")
+            threads.barrier_wait(counter, abort, n * (t + 1))
+
+    bar = threads.Barrier()
+    with pytest.raises(ValueError, match="thread 1 failed"):
+        bar.run(steps, [(k, 2, bar.counter, bar.abort, 3) for k in range(3)])
+    bar = threads.Barrier()  # and without a failure, everyone passes every step
+    bar.run(steps, [(k, -1, bar.counter, bar.abort, 3) for k in range(3)])
+    assert bar.state[0] == 15

@@ -88,6 +88,18 @@ def test_caller_error_still_waits_for_the_workers():
 
 
 @needs_pool
+def test_errors_of_a_run_do_not_leak_into_the_next():
+    def job(i):
+        raise RuntimeError(f"job {i}")  # the caller's and the worker's both raise
+
+    with pytest.raises(RuntimeError, match="job 0"):
+        threads.run(job, [(0,), (1,)])
+    out = np.zeros(2)
+    threads.run(_fill, [(out, 0, 1.0), (out, 1, 2.0)])  # the worker's error is not re-raised
+    np.testing.assert_array_equal(out, [1.0, 2.0])
+
+
+@needs_pool
 def test_pool_grows_and_old_workers_exit():
     threads.run(lambda: None, [(), ()])
     old = threads._pool

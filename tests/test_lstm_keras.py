@@ -265,3 +265,20 @@ def test_batches_of_16_rows_and_more_match_keras(kw, dtype):
     layer = lstm_np.LSTM(5, engine="numba", dtype=dtype, **kw)  # the path it took
     layer(x, training=True)
     assert isinstance(layer._cache[0].steps, lstm_wide.WideSteps)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("rows", [16, 6])
+@pytest.mark.parametrize("kw", [dict(return_sequences=True),
+                                dict(return_state=True, go_backwards=True),
+                                dict(return_sequences=True, use_bias=False,
+                                     activation="relu", recurrent_activation="hard_sigmoid")])
+def test_inference_with_units_split_between_threads_matches_keras(kw, rows, dtype,
+                                                                   split_units):
+    """Inference on one row chunk (16 rows; 6 rows padded to 16) with the hidden units split
+    between 3 threads that meet at a barrier every step (lstm_wide._forward_split_units)."""
+    rng = np.random.default_rng(rows)
+    x = rng.standard_normal((rows, 6, 3)).astype(dtype)
+    states = [rng.standard_normal((rows, 7)).astype(dtype) for _ in range(2)]
+    assert_matches_keras(dict(units=7, **kw), x, initial_state=states, dtype=dtype, rng=rng)
+    assert 3 in split_units  # the numba engine took the split path

@@ -274,6 +274,11 @@ def _backward_simple(d_out, dh_T, dc_T, x, W, U, z, cs, hh, ch, mode, act, ract,
 #: packed weights and a register-blocked product per step. Below it (a batch of a few
 #: rows) one vector's width of padding would be mostly waste, and BLAS's GEMV/GEMM win.
 WIDE_MIN_ROWS = 16
+#: Inference on 4-15 rows goes there too from this many units, padded to 16 rows with the
+#: units split between threads: measured (2 cores, T = 50, F = 32) at B = 4 / 8, H = 512
+#: 15.3 / 16.8 ms -> 8.3 / 8.5 ms, H = 256 3.1 / 3.7 -> 2.6 / 2.6 ms, but H = 128
+#: 0.32 / 0.58 -> 0.92 / 0.94 ms (BLAS's repacking of U each step matters from H = 256).
+WIDE_SMALL_BATCH_MIN_ROWS, WIDE_SMALL_BATCH_MIN_UNITS = 4, 256
 
 _NO_MASK = np.ones((1, 1), dtype=np.bool_)
 _NO_DROP = {np.dtype(d): np.ones((1, 1, 1), dtype=d) for d in ("float32", "float64")}
@@ -329,13 +334,14 @@ def forward(x, kernel, recurrent_kernel, bias, h0, c0, mask, zero_output_for_mas
     h0 = np.ascontiguousarray(h0, dtype=dt)
     c0 = np.ascontiguousarray(c0, dtype=dt)
     mode = _mode(act_id, ract_id, dt)
-    if mask is None and dropout_mask is None and recurrent_dropout_mask is None \
-            and B >= WIDE_MIN_ROWS:
+    plain = mask is None and dropout_mask is None and recurrent_dropout_mask is None
+    if plain and (B >= WIDE_MIN_ROWS or (
+            not keep and B >= WIDE_SMALL_BATCH_MIN_ROWS and H >= WIDE_SMALL_BATCH_MIN_UNITS
+            and lstm_wide.unit_threads(B, F, H, dt) > 1)):
         return lstm_wide.forward(x, W, U, b, has_bias, h0, c0, mode, act_id, ract_id, keep,
                                  _scratch, workspace)
     work = T * B * H * 4 * (H + F)
-    if mask is None and dropout_mask is None and recurrent_dropout_mask is None \
-            and len(threads.split(B, work)) == 1:
+    if plain and len(threads.split(B, work)) == 1:
         out = np.empty((B, T, H), dt)  # (B, T, H)
         h_T = np.empty((B, H), dt)
         c_T = np.empty((B, H), dt)

@@ -18,6 +18,14 @@ the matrix products are done, which is where a batch spends its time:
   to a multiple of :func:`lstm_np.kernels.packed.lanes` with zeros; the padding's results
   are never read, and its gradients are zeroed before they reach the weight gradients.
 
+* **threads.** Rows never interact, so a batch of 32 rows and more is split into row
+  chunks that each run the whole time loop on their own (no synchronisation). A batch that
+  is one chunk (16 rows and fewer) splits its *hidden units* instead, for inference with
+  enough work a step (:data:`UNIT_SPLIT_MIN_STEP_WORK`): each thread packs and multiplies
+  its units' columns of ``[W; U; b]`` and runs their cells, writes its rows of h_t into the
+  shared column block, and waits at a barrier (:class:`lstm_np.kernels.threads.Barrier`)
+  before the next step reads it. Training keeps one thread there (its cache is per chunk).
+
 Only the plain call comes here (no mask, no dropout); :mod:`lstm_np.kernels.lstm` routes.
 """
 
@@ -25,11 +33,13 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from numba.core import config as numba_config
 
 from . import threads
 from .blas import gemm
 from .lstm_cells import KJIT, cell_backward, cell_forward
-from .packed import gemm_packed, lanes, pack_parallel, panels
+from .packed import MR, gemm_packed, lanes, pack_parallel, pack_stacked, panels
+from .threads import barrier_wait
 
 #: Rows per block of the transposing copies: one cache line of float32 a side.
 _BLOCK = 16
@@ -201,7 +211,104 @@ def _backward_wide(d_out, dh_T, dc_T, ap2, F, z, cs, ch, xh, mode, act, ract, dz
     _weight_gradients(xh, dz, dWUb)
 
 
+@njit(**KJIT)
+def _forward_units(xh, W, U, bias, j0, j1, c0, mode, act, ract, ap, z, c, hl, cs, out, h_T, c_T,
+                   counter, abort, n_threads):
+    """Hidden units ``j0:j1`` of one row chunk through all T steps, while other threads do
+    the other units (inference; :func:`_forward_split_units`).
+
+    xh (F+H+1, T+1, nbp) shared: slot t is ``[x_t; h_{t-1}; 1]``, every x_t and h0 already
+    in; each thread writes its units' rows of h_t into slot t+1, then waits at the barrier
+    (``counter``/``abort``: :class:`lstm_np.kernels.threads.Barrier`) before step t+1 reads
+    it. This thread's own work: ap (4·Pg, F+H+1, MR) its packed columns of ``[W; U; b]``,
+    gate g's units in panels ``g·Pg:(g+1)·Pg`` (so z (4·Pg·MR, nbp) holds the four gates as
+    blocks of Pg·MR rows, what the cell expects); c (2, Pg·MR, nbp), hl (Pg·MR, nbp) h_t,
+    cs (Pg·MR, nbp). Rows past ``j1 - j0`` are zero weights: their gates are never read.
+    """
+    nb, T, H = out.shape
+    F = xh.shape[0] - 1 - H
+    m = j1 - j0
+    Pg = ap.shape[0] // 4
+    R = hl.shape[0]
+    n = R * hl.shape[1]
+    for g in range(4):  # this thread's panels, packed here: in parallel with the others
+        a, e = g * H + j0, g * H + j1
+        pack_stacked(W[:, a:e], U[:, a:e], bias[:, a:e], ap[g * Pg:(g + 1) * Pg], True, 0, Pg)
+    c[0, :, :] = 0.0
+    for r in range(m):
+        for b in range(nb):
+            c[0, r, b] = c0[b, j0 + r]
+    for t in range(T):
+        gemm_packed(ap, xh[:, t, :], z, False)  # this thread's gates of step t
+        cell_forward(z[:4 * R].reshape(4 * n), c[t % 2].reshape(n), c[(t + 1) % 2].reshape(n),
+                     hl.reshape(n), cs.reshape(n), mode, act, ract)
+        for r in range(m):
+            for b in range(hl.shape[1]):
+                xh[F + j0 + r, t + 1, b] = hl[r, b]
+        for b in range(nb):
+            for r in range(m):
+                out[b, t, j0 + r] = hl[r, b]
+        barrier_wait(counter, abort, n_threads * (t + 1))  # slot t+1 complete
+    for b in range(nb):
+        for r in range(m):
+            h_T[b, j0 + r] = hl[r, b]
+            c_T[b, j0 + r] = c[T % 2, r, b]
+
+
+@njit(**KJIT)
+def _fill_columns(x, h0, xh):
+    """xh's padding, bias row, h0 and every x_t (see :func:`_start_columns`)."""
+    _start_columns(x, h0, xh)
+
+
 # ----------------------------------------------------------------------------- entry points
+
+#: Inference on a single row chunk (batch <= 16) splits the hidden units between threads
+#: from this many multiply-adds a step: the threads then meet at a barrier every step
+#: (~1 us), which a smaller step would not repay.
+UNIT_SPLIT_MIN_STEP_WORK = 1_000_000
+#: Units per thread at least.
+UNIT_SPLIT_MIN_UNITS = 16
+
+
+def unit_threads(rows, F, H, dt):
+    """Threads that share the hidden units of an inference call of ``rows`` rows (padded to
+    the vector width) when the batch is one chunk; 1 when not worth it or not possible
+    (no SciPy OpenBLAS to pin, or NUMBA_DISABLE_JIT: the jobs would run one after the other
+    and the first would wait at the barrier forever)."""
+    nbp = _round_up(rows, lanes(dt))
+    if (numba_config.DISABLE_JIT or threads._OPENBLAS is None
+            or 4 * H * (F + H + 1) * nbp < UNIT_SPLIT_MIN_STEP_WORK):
+        return 1
+    return max(1, min(threads.numba.get_num_threads(), H // UNIT_SPLIT_MIN_UNITS))
+
+
+def _forward_split_units(x, W, U, b, has_bias, h0, c0, mode, act, ract, scratch, n):
+    """Inference with the hidden units split between ``n`` threads (one row chunk)."""
+    dt = x.dtype
+    B, T, F = x.shape
+    H = U.shape[0]
+    nbp = _round_up(B, lanes(dt))
+    xh = scratch("uxh", 0, (F + H + 1, T + 1, nbp), dt)
+    _fill_columns(x, h0, xh)
+    bias = b.reshape(1, 4 * H) if has_bias else np.zeros((1, 4 * H), dt)
+    out = np.empty((B, T, H), dt)  # (B, T, H)
+    h_T = np.empty((B, H), dt)
+    c_T = np.empty((B, H), dt)
+    bar = threads.Barrier()
+    jobs = []
+    for k in range(n):
+        j0, j1 = k * H // n, (k + 1) * H // n
+        Pg = -(-(j1 - j0) // MR)
+        R = Pg * MR
+        jobs.append((xh, W, U, bias, j0, j1, c0, mode, act, ract,
+                     scratch("uap", k, (4 * Pg, F + H + 1, MR), dt),
+                     scratch("uz", k, (4 * R, nbp), dt), scratch("uc", k, (2, R, nbp), dt),
+                     scratch("uh", k, (R, nbp), dt), scratch("ucs", k, (R, nbp), dt),
+                     out, h_T, c_T, bar.counter, bar.abort, n))
+    bar.run(_forward_units, jobs)
+    return out, h_T, c_T, None
+
 
 class WideSteps:
     """The training cache of :func:`forward`: per row chunk ``(b0, b1, z, cs, ch, xh)``."""
@@ -240,8 +347,14 @@ def forward(x, W, U, b, has_bias, h0, c0, mode, act, ract, keep, scratch, worksp
     h_T = np.empty((B, H), dt)
     c_T = np.empty((B, H), dt)
     S = T + 1 if keep else 2
+    split = threads.split_aligned(B, T * B * H * 4 * (H + F), L)
+    if not keep and len(split) == 1 and T > 0:
+        n = unit_threads(B, F, H, dt)
+        if n > 1:
+            return _forward_split_units(x, W, U, b, has_bias, h0, c0, mode, act, ract, scratch,
+                                        n)
     jobs, chunks = [], []
-    for b0, b1 in threads.split_aligned(B, T * B * H * 4 * (H + F), L):
+    for b0, b1 in split:
         nbp = _round_up(b1 - b0, L)
         if keep:  # the training cache: it outlives the call
             xh = _held(workspace, "xh", b0, (F + H + 1, S, nbp), dt)  # (F+H+1, T+1, nbp)

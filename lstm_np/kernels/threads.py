@@ -203,6 +203,61 @@ def _signal_then_spin(done, seq, go, next_seq, spins):
     return _spin_until(go, next_seq, spins)
 
 
+@intrinsic
+def _fetch_add(typingctx, addr, value):
+    """Atomically ``*addr += value`` (int64); returns the old value."""
+    def codegen(context, builder, signature, args):
+        ptr = builder.inttoptr(args[0], _I64.as_pointer())
+        return builder.atomic_rmw("add", ptr, args[1], "acq_rel")
+    return types.int64(types.intp, types.int64), codegen
+
+
+class Barrier:
+    """A step barrier for threads that each run one compiled loop (:func:`barrier_wait`).
+
+    ``state`` holds an arrival counter and an abort flag a cache line apart. Every thread
+    calls ``barrier_wait(counter, abort, n * (t + 1))`` at the end of step ``t``: it adds
+    its arrival and polls until all ``n`` have arrived, without the GIL (~1 us when the
+    threads are on time). A thread whose kernel raised cannot arrive; :meth:`run` then sets
+    the abort flag, and the others raise instead of waiting forever.
+    """
+
+    def __init__(self):
+        self.state = np.zeros(16, np.int64)
+        self.counter = self.state.ctypes.data
+        self.abort = self.state.ctypes.data + 8 * 8
+        self._first_error = None
+
+    def run(self, kernel, jobs):
+        """:func:`run` of jobs that meet at this barrier; a kernel that raises aborts the
+        barrier, and the first error (the cause, not the others' aborts) is raised."""
+        def job(*args):
+            try:
+                kernel(*args)
+            except BaseException as e:
+                if self._first_error is None:
+                    self._first_error = e
+                self.state[8] = 1
+                raise
+
+        try:
+            run(job, jobs)
+        except BaseException:
+            if self._first_error is not None:
+                raise self._first_error from None
+            raise  # pragma: no cover - run() itself failed
+
+
+@njit(inline="always", **JIT)
+def barrier_wait(counter, abort, target):
+    """Arrive at a :class:`Barrier` and wait until its counter reaches ``target``."""
+    _fetch_add(counter, 1)
+    while _load_acquire(counter) < target:
+        if _load_acquire(abort) != 0:
+            raise RuntimeError("lstm_np: another kernel thread failed (its error is raised)")
+        _pause()
+
+
 #: How long a worker polls for the next job before it sleeps, and how long the caller polls
 #: for the workers' results beyond its own job's time before it sleeps between polls.
 SPIN_S = 0.0005
@@ -277,8 +332,8 @@ class _Pool:
                 while not _spin_until(done, seq, spins):
                     time.sleep(SPIN_S)  # a worker far behind (an oversubscribed machine)
                     spins = _spins_for(SPIN_S)
-        errors = [e for e in self._errors[:n] if e is not None]
-        self._errors[:n] = [None] * n
+            errors = [e for e in self._errors[:n] if e is not None]
+            self._errors[:n] = [None] * n  # this run's, even when the caller's job raised
         if errors:
             raise errors[0]
 
