@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from numba import njit
 from test_kernels_lstm import TOL, _assert_close, _case, _run, math_mode  # noqa: F401
 
 from lstm_np.kernels import lstm as kernels
@@ -37,7 +38,7 @@ def _is_wide(c):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("B,T,F,H", [(16, 5, 3, 4), (17, 6, 2, 7), (40, 3, 5, 16),
-                                     (64, 2, 1, 13), (33, 1, 4, 3)])
+                                     (64, 2, 1, 13), (33, 1, 4, 3), (35, 3, 33, 20)])
 def test_wide_numba_matches_numpy(dtype, B, T, F, H, math_mode, wide_chunks):  # noqa: F811
     c = _case(dtype, B, T, F, H, False, 0, 0, seed=B)
     assert _is_wide(c)
@@ -51,6 +52,32 @@ def test_wide_generic_activations_no_bias(dtype, act, ract, wide_chunks):
     c = _case(dtype, 21, 5, 3, 6, False, 0, 0, seed=5)
     kw = dict(activation=act, recurrent_activation=ract, use_bias=False)
     _assert_close(_run(c, "numba", **kw), _run(c, "numpy", **kw), TOL[(dtype, False)])
+
+
+@njit  # not cached: a cached caller would keep a stale inlined helper
+def _copies(x, t, xh, s, hn, out):
+    lstm_wide._rows_to_columns(x, t, xh, s)
+    lstm_wide._columns_to_rows(hn, out, t)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("nb,F,H", [(16, 16, 16), (35, 33, 20), (5, 40, 3), (47, 7, 50)])
+def test_row_column_copies_whole_tiles_and_edges(dtype, nb, F, H):
+    """The transposing copies (16 x 16 tiles in registers for float32, element loops on the
+    edges and for float64) against NumPy: every element once, nothing outside written."""
+    rng = np.random.default_rng(nb)
+    T, S, nbp = 3, 2, -(-nb // 16) * 16
+    x = rng.standard_normal((nb, T, F)).astype(dtype)
+    hn = rng.standard_normal((H, nbp)).astype(dtype)
+    xh = np.full((F + 5, S, nbp), 7.0, dtype)
+    out = np.full((nb, T, H), 7.0, dtype)
+    _copies(x, 1, xh, 1, hn, out)
+    np.testing.assert_array_equal(xh[:F, 1, :nb], x[:, 1, :].T)
+    np.testing.assert_array_equal(xh[:F, 1, nb:], 7.0)  # padding columns: not x's
+    np.testing.assert_array_equal(xh[F:], 7.0)
+    np.testing.assert_array_equal(xh[:, 0], 7.0)
+    np.testing.assert_array_equal(out[:, 1, :], hn[:, :nb].T)
+    np.testing.assert_array_equal(out[:, [0, 2], :], 7.0)
 
 
 def test_below_the_threshold_and_with_a_mask_the_other_kernel_runs():

@@ -40,6 +40,8 @@ from .blas import gemm
 from .lstm_cells import KJIT, cell_backward, cell_forward
 from .packed import MR, gemm_packed, lanes, pack_parallel, pack_stacked, panels
 from .threads import barrier_wait
+from .vecmath import AVAILABLE as VECTOR_TILES
+from .vecmath import transpose16
 
 #: Rows per block of the transposing copies: one cache line of float32 a side.
 _BLOCK = 16
@@ -48,10 +50,19 @@ _BLOCK = 16
 @njit(inline="always", **KJIT)
 def _rows_to_columns(x, t, xh, s):
     """``xh[f, s, b] = x[b, t, f]``: step t's inputs into the product's column block, in
-    blocks of rows so that both sides stay in a few cache lines."""
+    16 x 16 tiles (float32 with AVX-512: transposed in registers, ``vecmath.transpose16``)."""
     nb, _, F = x.shape
-    for b0 in range(0, nb, _BLOCK):
+    b_full, f_full = 0, 0
+    if VECTOR_TILES and x.itemsize == 4:
+        b_full, f_full = nb - nb % _BLOCK, F - F % _BLOCK
+        for b0 in range(0, b_full, _BLOCK):
+            for f0 in range(0, f_full, _BLOCK):
+                transpose16(x[b0:, t, f0:].ctypes.data, x.strides[0] // 4,
+                            xh[f0:, s, b0:].ctypes.data, xh.strides[0] // 4, _BLOCK)
+    for b0 in range(0, nb, _BLOCK):  # what the tiles left: a column or row edge, float64
         for f in range(F):
+            if b0 < b_full and f < f_full:
+                continue
             for b in range(b0, min(b0 + _BLOCK, nb)):
                 xh[f, s, b] = x[b, t, f]
 
@@ -59,10 +70,19 @@ def _rows_to_columns(x, t, xh, s):
 @njit(inline="always", **KJIT)
 def _columns_to_rows(hn, out, t):
     """``out[b, t, j] = hn[j, b]`` in 16 x 16 tiles: both sides stay in 16 cache lines (a
-    plain loop either way measured ~1 ns per element: one side strided through L2)."""
+    plain loop either way measured ~1 ns per element: one side strided through L2); float32
+    with AVX-512 transposes them in registers (``vecmath.transpose16``)."""
     nb, _, H = out.shape
+    j_full = 0
+    if VECTOR_TILES and hn.itemsize == 4:
+        j_full = H - H % _BLOCK
+        for b0 in range(0, nb, _BLOCK):  # hn's padding columns exist: only stores are cut
+            for j0 in range(0, j_full, _BLOCK):
+                transpose16(hn[j0:, b0:].ctypes.data, hn.strides[0] // 4,
+                            out[b0:, t, j0:].ctypes.data, out.strides[0] // 4,
+                            min(_BLOCK, nb - b0))
     for b0 in range(0, nb, _BLOCK):
-        for j0 in range(0, H, _BLOCK):
+        for j0 in range(j_full, H, _BLOCK):
             for b in range(b0, min(b0 + _BLOCK, nb)):
                 for j in range(j0, min(j0 + _BLOCK, H)):
                     out[b, t, j] = hn[j, b]
