@@ -34,6 +34,8 @@ from .lstm_wide import (
     _keep_gate_grads,
     _rows_to_columns,
     _start_columns,
+    _to_columns,
+    _to_rows,
     _weight_gradients,
 )
 from .packed import gemm_packed, lanes, pack_parallel, panels
@@ -125,10 +127,7 @@ def _forward_wide(x, ap, h0, mode, act, ract, xh, z, hh, out, h_T):
     nz = z.shape[0]
     one = np.ones(1, z.dtype)[0]
     keep_all = _start_columns(x, h0, xh)
-    hh[0] = 0.0
-    for j in range(H):
-        for b in range(nb):
-            hh[0, j, b] = h0[b, j]
+    _to_columns(h0, hh[0], 0, H)
     for t in range(T):
         s, s_next = t % S, (t + 1) % S
         if not keep_all:
@@ -139,9 +138,7 @@ def _forward_wide(x, ap, h0, mode, act, ract, xh, z, hh, out, h_T):
         _cell_forward(zt[:4 * H].reshape(4 * n), hh[t % 2].reshape(n), hn.reshape(n), mode,
                       act, ract, one)
         _emit_state(hn, xh, s_next, out, t)
-    for b in range(nb):
-        for j in range(H):
-            h_T[b, j] = hh[T % 2, j, b]
+    _to_rows(hh[T % 2], h_T, 0, H)
     if keep_all:  # padding columns must not reach the weight gradients (0 * inf = nan)
         xh[:, :, nb:] = 0.0
 
@@ -159,10 +156,7 @@ def _backward_wide(d_out, dh_T, ap2, F, z, xh, mode, act, ract, dzt, dz, dxh, g,
     dt = dz.dtype
     one = np.ones(1, dt)[0]
     dh = dxh[F:F + H]  # (H, nbp): dh_{t-1}, the product's rows plus the direct path
-    dh[:, :] = 0.0
-    for j in range(H):
-        for b in range(nb):
-            dh[j, b] = dh_T[b, j]
+    _to_columns(dh_T, dh, 0, H)
     dzf = dzt.reshape(4 * n)
     for t in range(T - 1, -1, -1):
         for j in range(H):
@@ -179,9 +173,7 @@ def _backward_wide(d_out, dh_T, ap2, F, z, xh, mode, act, ract, dzt, dz, dxh, g,
             for b in range(nbp):
                 dh[j, b] += direct[j, b]  # ... + z dh through the carry
         _emit_dx(dxh, dx, t)
-    for b in range(nb):
-        for j in range(H):
-            dh0[b, j] = dh[j, b]
+    _to_rows(dh, dh0, 0, H)
     _weight_gradients(xh, dz, dS)
 
 

@@ -89,6 +89,26 @@ def _columns_to_rows(hn, out, t):
 
 
 @njit(inline="always", **KJIT)
+def _to_columns(rows, cols, j0, m):
+    """``cols[r, b] = rows[b, j0 + r]`` for r < m and b < nb, the rest of ``cols`` zero: a
+    state ``(nb, H)`` (or its units ``j0:j0+m``) into the kernels' ``(H, nbp)`` layout, with
+    zero padding columns."""
+    cols[:, :] = 0.0
+    for r in range(m):
+        for b in range(rows.shape[0]):
+            cols[r, b] = rows[b, j0 + r]
+
+
+@njit(inline="always", **KJIT)
+def _to_rows(cols, rows, j0, m):
+    """``rows[b, j0 + r] = cols[r, b]`` for r < m and b < nb: the inverse of
+    :func:`_to_columns` (padding dropped)."""
+    for b in range(rows.shape[0]):
+        for r in range(m):
+            rows[b, j0 + r] = cols[r, b]
+
+
+@njit(inline="always", **KJIT)
 def _start_columns(x, h0, xh):
     """Prepare the product's right operand ``xh (F+H+1, S, nbp)`` for a chunk: padding
     columns zero, the bias row ones, h0 into slot 0 and, when every step is kept
@@ -97,9 +117,7 @@ def _start_columns(x, h0, xh):
     H = xh.shape[0] - 1 - F
     xh[:, :, nb:] = 0.0  # padding columns: zero input and state
     xh[F + H] = 1.0  # the row that multiplies the bias
-    for j in range(H):
-        for b in range(nb):
-            xh[F + j, 0, b] = h0[b, j]
+    _to_columns(h0, xh[F:F + H, 0], 0, H)
     keep_all = xh.shape[1] == T + 1
     if keep_all:
         for t in range(T):
@@ -166,10 +184,7 @@ def _forward_wide(x, ap, h0, c0, mode, act, ract, xh, z, cs, ch, hn, out, h_T, c
     n = H * nbp
     nz, ncs, nch = z.shape[0], cs.shape[0], ch.shape[0]
     keep_all = _start_columns(x, h0, xh)
-    ch[0, :, nb:] = 0.0
-    for j in range(H):
-        for b in range(nb):
-            ch[0, j, b] = c0[b, j]
+    _to_columns(c0, ch[0], 0, H)
     for t in range(T):
         s, s_next = t % S, (t + 1) % S
         if not keep_all:
@@ -179,10 +194,8 @@ def _forward_wide(x, ap, h0, c0, mode, act, ract, xh, z, cs, ch, hn, out, h_T, c
         cell_forward(zt[:H4].reshape(4 * n), ch[t % nch].reshape(n), ch[(t + 1) % nch].reshape(n),
                      hn.reshape(n), cs[t % ncs].reshape(n), mode, act, ract)
         _emit_state(hn, xh, s_next, out, t)
-    for b in range(nb):
-        for j in range(H):
-            h_T[b, j] = hn[j, b] if T > 0 else h0[b, j]
-            c_T[b, j] = ch[T % nch, j, b]
+    _to_rows(hn if T > 0 else xh[F:F + H, 0], h_T, 0, H)
+    _to_rows(ch[T % nch], c_T, 0, H)
     if keep_all:  # padding columns must not reach the weight gradients (0 * inf = nan)
         xh[:, :, nb:] = 0.0
 
@@ -203,13 +216,9 @@ def _backward_wide(d_out, dh_T, dc_T, ap2, F, z, cs, ch, xh, mode, act, ract, dz
     dt = dz.dtype
     one = np.ones(1, dt)[0]
     dh = dxh[F:F + H]  # (H, nbp): the product writes dh_{t-1} here
-    dh[:, :] = 0.0
-    dc[:, :] = 0.0
+    _to_columns(dh_T, dh, 0, H)
+    _to_columns(dc_T, dc, 0, H)
     d_o[:, :] = 0.0
-    for j in range(H):
-        for b in range(nb):
-            dh[j, b] = dh_T[b, j]
-            dc[j, b] = dc_T[b, j]
     no_prev = np.zeros(n, dt)  # what masked steps pass back: nothing, unmasked
     dhf, dcf, dzf = dh.reshape(n), dc.reshape(n), dzt.reshape(4 * n)
     for t in range(T - 1, -1, -1):
@@ -223,10 +232,8 @@ def _backward_wide(d_out, dh_T, dc_T, ap2, F, z, cs, ch, xh, mode, act, ract, dz
         _keep_gate_grads(dzt, dz, t, nb)
         gemm_packed(ap2, dzt, dxh, False)  # [dx_t; dh_{t-1}] = [W; U] dz_t
         _emit_dx(dxh, dx, t)
-    for b in range(nb):
-        for j in range(H):
-            dh0[b, j] = dh[j, b]
-            dc0[b, j] = dc[j, b]
+    _to_rows(dh, dh0, 0, H)
+    _to_rows(dc, dc0, 0, H)
     # [dW; dU; db] = sum over steps and rows of [x_t; h_{t-1}; 1] dz_t^T: one GEMM.
     _weight_gradients(xh, dz, dWUb)
 
@@ -245,7 +252,7 @@ def _forward_units(xh, W, U, bias, j0, j1, c0, mode, act, ract, ap, z, c, hl, cs
     blocks of Pg·MR rows, what the cell expects); c (2, Pg·MR, nbp), hl (Pg·MR, nbp) h_t,
     cs (Pg·MR, nbp). Rows past ``j1 - j0`` are zero weights: their gates are never read.
     """
-    nb, T, H = out.shape
+    _, T, H = out.shape
     F = xh.shape[0] - 1 - H
     m = j1 - j0
     Pg = ap.shape[0] // 4
@@ -254,31 +261,16 @@ def _forward_units(xh, W, U, bias, j0, j1, c0, mode, act, ract, ap, z, c, hl, cs
     for g in range(4):  # this thread's panels, packed here: in parallel with the others
         a, e = g * H + j0, g * H + j1
         pack_stacked(W[:, a:e], U[:, a:e], bias[:, a:e], ap[g * Pg:(g + 1) * Pg], True, 0, Pg)
-    c[0, :, :] = 0.0
-    for r in range(m):
-        for b in range(nb):
-            c[0, r, b] = c0[b, j0 + r]
+    _to_columns(c0, c[0], j0, m)
     for t in range(T):
         gemm_packed(ap, xh[:, t, :], z, False)  # this thread's gates of step t
         cell_forward(z[:4 * R].reshape(4 * n), c[t % 2].reshape(n), c[(t + 1) % 2].reshape(n),
                      hl.reshape(n), cs.reshape(n), mode, act, ract)
-        for r in range(m):
-            for b in range(hl.shape[1]):
-                xh[F + j0 + r, t + 1, b] = hl[r, b]
-        for b in range(nb):
-            for r in range(m):
-                out[b, t, j0 + r] = hl[r, b]
+        xh[F + j0:F + j1, t + 1] = hl[:m]  # h_t's rows for the next step (all threads')
+        _columns_to_rows(hl[:m], out[:, :, j0:j1], t)
         barrier_wait(counter, abort, n_threads * (t + 1))  # slot t+1 complete
-    for b in range(nb):
-        for r in range(m):
-            h_T[b, j0 + r] = hl[r, b]
-            c_T[b, j0 + r] = c[T % 2, r, b]
-
-
-@njit(**KJIT)
-def _fill_columns(x, h0, xh):
-    """xh's padding, bias row, h0 and every x_t (see :func:`_start_columns`)."""
-    _start_columns(x, h0, xh)
+    _to_rows(hl, h_T, j0, m)
+    _to_rows(c[T % 2], c_T, j0, m)
 
 
 # ----------------------------------------------------------------------------- entry points
@@ -310,7 +302,7 @@ def _forward_split_units(x, W, U, b, has_bias, h0, c0, mode, act, ract, scratch,
     H = U.shape[0]
     nbp = _round_up(B, lanes(dt))
     xh = scratch("uxh", 0, (F + H + 1, T + 1, nbp), dt)
-    _fill_columns(x, h0, xh)
+    _start_columns(x, h0, xh)  # padding, bias row, h0 and every x_t
     bias = b.reshape(1, 4 * H) if has_bias else np.zeros((1, 4 * H), dt)
     out = np.empty((B, T, H), dt)  # (B, T, H)
     h_T = np.empty((B, H), dt)

@@ -83,8 +83,7 @@ class SimpleRNN(Recurrent):
             x, w["kernel"], w["recurrent_kernel"], w.get("bias"), states[0], mask=mask,
             activation=self.activation, zero_output_for_mask=self.zero_output_for_mask,
             dropout_mask=dropout_mask, recurrent_dropout_mask=recurrent_dropout_mask,
-            engine=self.engine, keep=keep,
-            check=False)
+            engine=self.engine, keep=keep, check=False)
         return outputs, [h], cache
 
     def cell_backward(self, d_outputs, d_states, cache):
