@@ -8,7 +8,8 @@ that imports both libraries shares the cores with the other library's idle threa
 (PyTorch's OpenMP workers spin for a while after each call; lstm_np's kernel threads for
 0.5 ms). Here both live in one process, with the same thread count, and are timed in
 alternating blocks: ``--blocks`` blocks per library and mode, each ``--calls`` calls after
-3 warm-up calls, the order flipped every block (torch first, then lstm_np first, ...).
+bench.py's warm-up (2 calls and at least 0.1 s), the order flipped every block (torch
+first, then lstm_np first, ...).
 Prints, per config and mode, the median of each library's block medians and every block's
 ratio ``torch / lstm_np`` (above 1: lstm_np is faster). No timing is asserted anywhere.
 """
@@ -30,28 +31,28 @@ if ROOT not in sys.path:
 from benchmarks.bench import GRID  # noqa: E402
 
 
-def _block(fn, calls, warm=3):
-    for _ in range(warm):
-        fn()
-    times = []
-    for _ in range(calls):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
-
-
 def _fmt(s):
     return f"{s * 1e6:.1f} µs" if s < 1e-3 else f"{s * 1e3:.2f} ms"
+
+
+def _at_least_one(text):
+    """argparse type: an int >= 1, with a message that says so."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+    return value
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("configs", nargs="*", metavar="CONFIG",
                     help=f"among {', '.join(GRID)} (default: all)")
-    ap.add_argument("--threads", type=int, default=2, help="threads for both (default 2)")
-    ap.add_argument("--blocks", type=int, default=3, help="blocks per library and mode")
-    ap.add_argument("--calls", type=int, default=50,
+    ap.add_argument("--threads", type=_at_least_one, default=2, help="threads for both (default 2)")
+    ap.add_argument("--blocks", type=_at_least_one, default=3, help="blocks per library and mode")
+    ap.add_argument("--calls", type=_at_least_one, default=50,
                     help="timed calls per block (a config slower than 20 ms a call: 10)")
     ap.add_argument("--cell", choices=("lstm", "gru"), default="lstm")
     args = ap.parse_args(argv)
@@ -86,12 +87,9 @@ def main(argv=None):
                 calls = min(calls, 10)
             a, b = [], []
             for k in range(args.blocks):
-                if k % 2 == 0:
-                    a.append(_block(f_torch, calls))
-                    b.append(_block(f_ours, calls))
-                else:
-                    b.append(_block(f_ours, calls))
-                    a.append(_block(f_torch, calls))
+                block = [(a, f_torch), (b, f_ours)]
+                for times, fn in block if k % 2 == 0 else block[::-1]:
+                    times.append(float(np.median(contenders._timer(fn, calls))))
             ratios = " ".join(f"{x / y:.2f}" for x, y in zip(a, b, strict=True))
             print(f"| {name} {cfg} | {mode} | {_fmt(np.median(b))} | {_fmt(np.median(a))} | "
                   f"{np.median(a) / np.median(b):.2f}x | {ratios} |", flush=True)

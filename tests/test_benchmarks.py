@@ -57,3 +57,28 @@ def test_bench_tiny_gru(tmp_path):
     versions = {k: v["version"] for k, v in report["machine"]["contenders"].items()}
     assert "GRU" in versions["lstm_np-numba"] and "nn.GRU" in versions["torch"], versions
     assert all(len(r["times"]["torch"]) >= 2 for r in report["results"])
+
+
+def _one_process(*args):
+    return subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "one_process.py"),
+                           *args], capture_output=True, text=True, timeout=600, cwd=ROOT)
+
+
+def test_one_process_runs_and_prints_ratios():
+    p = _one_process("tutorial", "--blocks", "2", "--calls", "3")
+    assert p.returncode == 0, p.stderr[-2000:]
+    rows = [ln for ln in p.stdout.splitlines() if ln.startswith("| tutorial")]
+    assert [r.split("|")[2].strip() for r in rows] == ["fwd", "fwdbwd"]
+    for r in rows:
+        per_block = r.split("|")[6].split()
+        assert len(per_block) == 2 and all(float(v) > 0 for v in per_block)
+
+
+def test_one_process_refuses_bad_arguments_clearly():
+    p = _one_process("huge")
+    assert p.returncode == 2
+    assert "unknown config(s) ['huge']: choose among tutorial, small" in p.stderr
+    p = _one_process("tutorial", "--blocks", "0")
+    assert p.returncode == 2 and "expected a whole number >= 1, got 0" in p.stderr
+    p = _one_process("tutorial", "--calls", "many")
+    assert p.returncode == 2 and "expected a whole number >= 1, got 'many'" in p.stderr

@@ -137,16 +137,18 @@ def test_gru_weight_shapes_and_defaults_follow_keras(reset_after, use_bias):
                                 dict(return_state=True, go_backwards=True, use_bias=False),
                                 dict(return_sequences=True, activation="relu",
                                      recurrent_activation="hard_sigmoid")])
-def test_batches_of_16_rows_and_more_match_keras(kw, dtype):
+@pytest.mark.parametrize("shape", [(33, 6, 3, 5), (33, 4, 17, 18)])
+def test_batches_of_16_rows_and_more_match_keras(kw, dtype, shape):
     """Batches from 16 rows take the packed-weight kernels (lstm_np/kernels/gru_wide.py):
     33 rows = padding to the vector width and, with 2+ threads, two row chunks; an
-    initial state so that dh0 is compared too."""
+    initial state so that dh0 is compared too; 17 features and 18 units also take the
+    16 x 16 register-tile copies (float32) and their edges."""
     from lstm_np.kernels import lstm_wide
 
     case = dict(reset_after=True, use_bias=True, return_sequences=False, return_state=False,
                 go_backwards=False, zero_output_for_mask=False, activation="tanh",
                 recurrent_activation="sigmoid", dropout=0.0, recurrent_dropout=0.0,
-                implementation=2, shape=(33, 6, 3, 5), dtype=dtype, engine="numba", seed=33,
+                implementation=2, shape=shape, dtype=dtype, engine="numba", seed=33,
                 masked=False, initial_state=True)
     case.update(kw)
     ours, theirs, x, mask, h0 = make(case)

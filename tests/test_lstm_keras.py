@@ -247,22 +247,25 @@ def test_implementation_1_without_recurrent_dropout_uses_per_gate_input_masks(en
                                 dict(return_state=True, go_backwards=True),
                                 dict(return_sequences=True, use_bias=False,
                                      activation="relu", recurrent_activation="hard_sigmoid")])
-def test_batches_of_16_rows_and_more_match_keras(kw, dtype):
+@pytest.mark.parametrize("shape", [(33, 6, 3, 5), (33, 4, 17, 18)])
+def test_batches_of_16_rows_and_more_match_keras(kw, dtype, shape):
     """Batches from 16 rows take the packed-weight kernels (lstm_np/kernels/lstm_wide.py):
-    33 rows = padding to the vector width and, with 2+ threads, two row chunks."""
+    33 rows = padding to the vector width and, with 2+ threads, two row chunks; 17 features
+    and 18 units also take the 16 x 16 register-tile copies (float32) and their edges."""
     from lstm_np.kernels import lstm_wide
 
+    B, T, F, H = shape
     rng = np.random.default_rng(33)
-    x = rng.standard_normal((33, 6, 3)).astype(dtype)
-    y_shape = (33, 6, 5) if kw.get("return_sequences") else (33, 5)
+    x = rng.standard_normal((B, T, F)).astype(dtype)
+    y_shape = (B, T, H) if kw.get("return_sequences") else (B, H)
     dy = rng.standard_normal(y_shape).astype(dtype)
     if kw.get("return_state"):
-        dy = [dy, rng.standard_normal((33, 5)).astype(dtype),
-              rng.standard_normal((33, 5)).astype(dtype)]
-    states = [rng.standard_normal((33, 5)).astype(dtype) for _ in range(2)]  # non-zero h0, c0
-    assert_matches_keras(dict(units=5, **kw), x, initial_state=states, dtype=dtype,
+        dy = [dy, rng.standard_normal((B, H)).astype(dtype),
+              rng.standard_normal((B, H)).astype(dtype)]
+    states = [rng.standard_normal((B, H)).astype(dtype) for _ in range(2)]  # non-zero h0, c0
+    assert_matches_keras(dict(units=H, **kw), x, initial_state=states, dtype=dtype,
                          training=True, dy=dy, rng=rng)
-    layer = lstm_np.LSTM(5, engine="numba", dtype=dtype, **kw)  # the path it took
+    layer = lstm_np.LSTM(H, engine="numba", dtype=dtype, **kw)  # the path it took
     layer(x, training=True)
     assert isinstance(layer._cache[0].steps, lstm_wide.WideSteps)
 
