@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lstm_np.ops import lstm_forward
+from lstm_np.layers.engine import lstm_forward
 
 
 def numerical_grad(f, arr: np.ndarray, eps: float = 1e-6) -> np.ndarray:

@@ -13,7 +13,7 @@ import pytest
 
 from lstm_np import config
 from lstm_np.kernels import threads
-from lstm_np.ops.gru import gru_backward, gru_forward
+from lstm_np.layers.engine import gru_backward, gru_forward
 
 TOL = {("float64", True): 1e-12, ("float64", False): 1e-12,
        ("float32", False): 1e-6, ("float32", True): 1e-5}

@@ -15,7 +15,7 @@ from test_kernels_lstm_wide import wide_chunks  # noqa: F401
 
 from lstm_np.kernels import lstm as lstm_kernels
 from lstm_np.kernels import lstm_wide
-from lstm_np.ops.gru import gru_backward, gru_forward
+from lstm_np.layers.engine import gru_backward, gru_forward
 
 
 def _case(dtype, B, T, F, H, seed=0, use_bias=True):

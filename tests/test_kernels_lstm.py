@@ -14,7 +14,7 @@ import pytest
 import lstm_np
 from lstm_np import config
 from lstm_np.kernels import blas, fastmath, threads
-from lstm_np.ops.lstm import lstm_backward, lstm_forward
+from lstm_np.layers.engine import lstm_backward, lstm_forward
 
 TOL = {("float64", True): 1e-12, ("float64", False): 1e-12,
        ("float32", False): 1e-6, ("float32", True): 1e-5}

@@ -16,7 +16,7 @@ from test_kernels_lstm import TOL, _assert_close, _case, _run, math_mode  # noqa
 
 from lstm_np.kernels import lstm as kernels
 from lstm_np.kernels import lstm_wide, threads
-from lstm_np.ops.lstm import lstm_forward
+from lstm_np.layers.engine import lstm_forward
 
 
 @pytest.fixture(params=["one_chunk", "chunks"])

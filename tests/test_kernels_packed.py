@@ -75,7 +75,7 @@ def test_avx2_build_computes_the_same_lstm():
     code = (
         "import numpy as np\n"
         "from lstm_np.kernels import packed\n"
-        "from lstm_np.ops.lstm import lstm_forward, lstm_backward\n"
+        "from lstm_np.layers.engine import lstm_forward, lstm_backward\n"
         "assert packed.VECTOR_BYTES == 32 and packed.MR == 6, packed.MR\n"
         "rng = np.random.default_rng(0)\n"
         "for dt in ('float32', 'float64'):\n"

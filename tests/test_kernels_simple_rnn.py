@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from lstm_np import config
-from lstm_np.ops.simple_rnn import simple_rnn_backward, simple_rnn_forward
+from lstm_np.layers.engine import simple_rnn_backward, simple_rnn_forward
 
 TOL = {("float64", True): 1e-12, ("float64", False): 1e-12,
        ("float32", False): 5e-6, ("float32", True): 1e-5}

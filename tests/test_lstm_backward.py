@@ -24,7 +24,7 @@ from naive import lstm_loss, numerical_grad
 from strategies import cases, examples, make_states, make_x, random_dy
 
 import lstm_np
-from lstm_np.ops import lstm_backward, lstm_forward
+from lstm_np.layers.engine import lstm_backward, lstm_forward
 
 SMOOTH = ("tanh", "sigmoid", "linear", "softsign", "elu", "softplus", "swish")
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from strategies import cases, examples, make_x, random_dy
 
 import lstm_np
-from lstm_np.ops import lstm_backward, lstm_forward
+from lstm_np.layers.engine import lstm_backward, lstm_forward
 
 TOL = {"float32": 1e-6, "float64": 1e-12}
 #: Activations bounded to [-1, 1] or [0, 1]. With an unbounded activation (linear, relu,

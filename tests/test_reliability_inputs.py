@@ -468,7 +468,7 @@ def test_minmax_scaler_ignores_nan_like_scikit_learn():
 
 # ----------------------------------------------------------------------------- lstm_np.ops
 def _ops_cases():
-    from lstm_np import ops
+    from lstm_np.layers import engine as ops  # ops.* on engine="numpy", kernels.* on "numba"
 
     rng = np.random.default_rng(1)
 
@@ -539,7 +539,7 @@ def test_functional_ops_check_their_arrays(call, exc, match):
 def test_functional_ops_cast_like_keras(engine):
     """Integer x and float32 x with float64 weights compute in the kernel's dtype (was a
     Numba typing error)."""
-    from lstm_np import ops
+    from lstm_np.layers import engine as ops  # ops.* on engine="numpy", kernels.* on "numba"
 
     rng = np.random.default_rng(2)
     W, U = rng.normal(size=(2, 12)), rng.normal(size=(3, 12))

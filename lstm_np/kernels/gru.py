@@ -1,7 +1,7 @@
 """Numba kernels for the GRU: the whole time loop in one compiled call.
 
 Private ``_...`` kernels behind :func:`forward` and :func:`backward`, which
-:mod:`lstm_np.ops.gru` dispatches to for ``engine="numba"``. The equations are those of
+:mod:`lstm_np.kernels.api` calls (``gru_forward``/``gru_backward``). The equations are those of
 :mod:`lstm_np.ops.gru` (read them there); the masking rules those of
 :mod:`lstm_np.ops.recurrence` and :mod:`lstm_np.kernels.lstm`. Only the recurrent
 products are sequential (one GEMM per step with ``reset_after=True``: ``h @ U``; two with
@@ -31,8 +31,7 @@ import numpy as np
 from numba import njit
 
 from ..activations import apply_scalar
-from ..ops.gru import gate_mask, split_bias
-from ..ops.lstm import gate_project, gate_project_backward
+from ..arrays import gate_mask, gate_project, gate_project_backward, split_bias
 from . import gru_wide, threads
 from .blas import gemm
 from .common import (
@@ -304,7 +303,7 @@ def _u_parts(U):
 
 def forward(x, kernel, recurrent_kernel, bias, reset_after, h0, mask, zero_output_for_mask,
             dropout_mask, recurrent_dropout_mask, act_id, ract_id, keep, workspace=None):
-    """Entry point used by :func:`lstm_np.ops.gru.gru_forward` for ``engine="numba"``.
+    """Called by :func:`lstm_np.kernels.api.gru_forward`.
     A plain call (reset_after, no mask, no dropout) of WIDE_MIN_ROWS rows or more runs
     :mod:`lstm_np.kernels.gru_wide` (packed weights, one product a step)."""
     B, T, F = x.shape
@@ -361,7 +360,7 @@ def forward(x, kernel, recurrent_kernel, bias, reset_after, h0, mask, zero_outpu
 
 
 def backward(d_outputs, dh_T, cache):
-    """Entry point used by :func:`lstm_np.ops.gru.gru_backward` for ``engine="numba"``.
+    """Called by :func:`lstm_np.kernels.api.gru_backward`.
     Returns dx, dW, dU, db_in, db_rec (None without reset_after), dh0.
 
     Every activation and derivative the sweep needs depends only on cached pre-activations,

@@ -1,7 +1,7 @@
 """Numba kernels for the LSTM: the whole sequence in one compiled call, forward and BPTT.
 
 Private ``_...`` kernels behind two entry points, :func:`forward` and :func:`backward`,
-that :mod:`lstm_np.ops.lstm` dispatches to for ``engine="numba"``. The equations are those
+that :mod:`lstm_np.kernels.api` calls. The equations are those
 of :mod:`lstm_np.ops.lstm`, the masking rules those of :mod:`lstm_np.ops.recurrence`; the
 element-wise step is :mod:`lstm_np.kernels.lstm_cells`.
 
@@ -322,7 +322,7 @@ def _rows(a, b0, b1, axis=0):
 
 def forward(x, kernel, recurrent_kernel, bias, h0, c0, mask, zero_output_for_mask,
             dropout_mask, recurrent_dropout_mask, act_id, ract_id, keep, workspace=None):
-    """Entry point used by :func:`lstm_np.ops.lstm.lstm_forward` for ``engine="numba"``."""
+    """Called by :func:`lstm_np.kernels.api.lstm_forward`."""
     dt = x.dtype
     B, T, F = x.shape
     H = recurrent_kernel.shape[0]
@@ -396,7 +396,7 @@ def forward(x, kernel, recurrent_kernel, bias, h0, c0, mask, zero_output_for_mas
 
 
 def backward(d_outputs, dh_T, dc_T, cache):
-    """Entry point used by :func:`lstm_np.ops.lstm.lstm_backward` for ``engine="numba"``."""
+    """Called by :func:`lstm_np.kernels.api.lstm_backward`."""
     x = cache.x
     dt = x.dtype
     B, T, F = x.shape

@@ -1,7 +1,7 @@
 """Numba kernels for the SimpleRNN: the whole time loop in one compiled call.
 
 Private ``_...`` kernels behind :func:`forward` and :func:`backward`, which
-:mod:`lstm_np.ops.simple_rnn` dispatches to for ``engine="numba"``. The equations are those
+:mod:`lstm_np.kernels.api` calls. The equations are those
 of :mod:`lstm_np.ops.simple_rnn`; the masking rules those of :mod:`lstm_np.ops.recurrence`
 and :mod:`lstm_np.kernels.lstm`. Only ``h_{t-1} @ U`` (forward) and ``da_t @ U^T``
 (backward) are sequential; ``x @ W + b`` and the weight gradients are single large GEMMs.
@@ -16,8 +16,8 @@ from numba import njit
 
 from .. import config
 from ..activations import apply_scalar
+from ..arrays import gate_project, gate_project_backward
 from ..config import JIT
-from ..ops.lstm import gate_project, gate_project_backward
 from .blas import gemm
 from .common import (
     _emit_masked_row,
@@ -117,7 +117,7 @@ def _backward(d_out, dh_T, U, dact_all, mask, has_mask, zero_out, rdp, has_rdp):
 
 def forward(x, kernel, recurrent_kernel, bias, h0, mask, zero_output_for_mask, dropout_mask,
             recurrent_dropout_mask, act_id, keep):
-    """Entry point used by :func:`lstm_np.ops.simple_rnn.simple_rnn_forward`."""
+    """Called by :func:`lstm_np.kernels.api.simple_rnn_forward`."""
     B, T, F = x.shape
     H = recurrent_kernel.shape[0]
     xp = gate_project(x.reshape(B * T, F) if dropout_mask is None else x, kernel,
@@ -138,7 +138,7 @@ def forward(x, kernel, recurrent_kernel, bias, h0, mask, zero_output_for_mask, d
 
 
 def backward(d_outputs, dh_T, cache):
-    """Entry point used by :func:`lstm_np.ops.simple_rnn.simple_rnn_backward`.
+    """Called by :func:`lstm_np.kernels.api.simple_rnn_backward`.
     Returns dx, dW, dU, db, dh0."""
     x = cache.x
     B, T, F = x.shape

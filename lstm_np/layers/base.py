@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .. import initializers
+from ..arrays import as_float_array
 from ..config import resolve_dtype
 
 _name_counters: dict[str, itertools.count] = {}
@@ -37,26 +38,6 @@ def _unique_name(prefix: str) -> str:
     counter = _name_counters.setdefault(prefix, itertools.count())
     n = next(counter)
     return prefix if n == 0 else f"{prefix}_{n}"
-
-
-def as_float_array(x, dtype: np.dtype, what: str = "input") -> np.ndarray:
-    """Convert ``x`` to a float array of ``dtype`` as Keras casts inputs (ints and bools too).
-
-    Strings, objects and complex numbers are refused with a ``TypeError``.
-    """
-    try:
-        arr = np.asarray(x)
-    except Exception as exc:  # ragged lists and the like
-        raise TypeError(
-            f"The {what} must be a numeric array (a NumPy array or nested lists of numbers); "
-            f"could not convert {type(x).__name__}: {exc}"
-        ) from None
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(
-            f"The {what} must be numeric (float, int or bool); got an array of dtype "
-            f"{arr.dtype} ({arr.dtype.kind!r} kind). Convert it first, e.g. x.astype('float32')."
-        )
-    return np.ascontiguousarray(arr, dtype=dtype)
 
 
 _SYMBOLIC = None

@@ -30,7 +30,8 @@ import copy
 
 import numpy as np
 
-from .base import Layer, as_float_array
+from ..arrays import as_float_array
+from .base import Layer
 from .recurrent import Recurrent
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)

@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import activations, initializers
-from .base import Layer, as_float_array
+from ..arrays import as_float_array
+from .base import Layer
 
 
 def _softmax(x):

@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import initializers
-from .base import Layer, as_float_array
+from ..arrays import as_float_array
+from .base import Layer
 
 
 class Embedding(Layer):

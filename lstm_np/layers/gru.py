@@ -9,7 +9,7 @@ Keras doc: https://keras.io/api/layers/recurrent_layers/gru/
 from __future__ import annotations
 
 from .. import activations, initializers
-from ..ops.gru import gru_backward, gru_forward
+from .engine import gru_backward, gru_forward
 from .recurrent import Recurrent, check_use_cudnn, gated_implementation, refuse_unsupported
 
 

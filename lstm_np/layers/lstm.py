@@ -9,7 +9,7 @@ Keras doc: https://keras.io/api/layers/recurrent_layers/lstm/
 from __future__ import annotations
 
 from .. import activations, initializers
-from ..ops.lstm import lstm_backward, lstm_forward
+from .engine import lstm_backward, lstm_forward
 from .recurrent import Recurrent, check_use_cudnn, gated_implementation, refuse_unsupported
 
 

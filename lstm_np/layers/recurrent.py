@@ -27,8 +27,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import activations
+from ..arrays import as_float_array
 from ..config import resolve_engine
-from .base import Layer, as_float_array
+from .base import Layer
 
 
 def refuse_unsupported(**options) -> None:

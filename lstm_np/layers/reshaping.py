@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Layer, as_float_array
+from ..arrays import as_float_array
+from .base import Layer
 
 
 class Reshape(Layer):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import initializers
-from ..ops.simple_rnn import simple_rnn_backward, simple_rnn_forward
+from .engine import simple_rnn_backward, simple_rnn_forward
 from .recurrent import Recurrent, refuse_unsupported
 
 

@@ -1,9 +1,10 @@
-"""The functional core: recurrent layers as plain functions on arrays.
+"""The functional core: recurrent layers as plain NumPy functions on arrays, the equations
+a learner reads.
 
 ``lstm_forward`` / ``lstm_backward`` (and their ``gru_`` / ``simple_rnn_`` twins) run a
-whole sequence (processing order) on either engine; the layers in :mod:`lstm_np.layers` add
-Keras' bookkeeping around them (go_backwards, stateful carry, return_sequences/return_state,
-dropout masks).
+whole sequence (processing order) one step at a time; :mod:`lstm_np.kernels` computes the
+same in one compiled call. The layers in :mod:`lstm_np.layers` add Keras' bookkeeping
+around them (go_backwards, stateful carry, return_sequences/return_state, dropout masks).
 """
 
 from .gru import gru_backward, gru_cell_backward, gru_cell_forward, gru_forward

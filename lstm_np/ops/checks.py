@@ -17,15 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def as_float_array(x, dtype, what):
-    """:func:`lstm_np.layers.base.as_float_array` (imported late: layers import ops), with a
-    fast exit for the arrays a layer passes (already right): this runs on every call."""
-    if type(x) is np.ndarray and x.dtype == dtype and x.flags.c_contiguous:
-        return x
-    from ..layers.base import as_float_array as convert
-
-    return convert(x, dtype, what)
+from ..arrays import as_float_array
 
 
 def _shape_error(name, what, expected, got, hint=""):

@@ -53,15 +53,14 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import activations
+from ..arrays import gate_mask, gate_project, gate_project_backward, split_bias
 from .checks import check_backward, check_forward
-from .lstm import gate_project, gate_project_backward
 from .recurrence import scan_backward, scan_forward
 
 
 class GRUCache(NamedTuple):
-    """What backward needs from a training forward pass."""
+    """What backward needs from the forward pass."""
 
-    engine: str
     x: np.ndarray  # (B, T, F) processing order
     kernel: np.ndarray  # (F, 3H)
     recurrent_kernel: np.ndarray  # (H, 3H)
@@ -73,23 +72,7 @@ class GRUCache(NamedTuple):
     recurrent_dropout_mask: np.ndarray | None  # (G, B, H)
     activation: activations.Activation
     recurrent_activation: activations.Activation
-    steps: object  # numpy: list of per-step caches; numba: dict of (B, T, ·) arrays
-
-
-def split_bias(bias, reset_after):
-    """(b_in (3H,) or None, b_rec (3H,) or None) from Keras' GRU bias."""
-    if bias is None:
-        return None, None
-    if reset_after:
-        return bias[0], bias[1]
-    return bias, None
-
-
-def gate_mask(masks, g):
-    """The dropout mask of gate g: (B, D), or None. G = 1 shares one mask among gates."""
-    if masks is None:
-        return None
-    return masks[g if masks.shape[0] > 1 else 0]
+    steps: list  # one cache per step, from gru_cell_forward
 
 
 def _dropped(v, masks, g):
@@ -165,8 +148,7 @@ def gru_cell_backward(dh, cache_t, kernel, recurrent_kernel, reset_after, act, r
 
 def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, *, reset_after=True,
                 mask=None, activation="tanh", recurrent_activation="sigmoid",
-                zero_output_for_mask=False, dropout_mask=None, recurrent_dropout_mask=None,
-                engine="numpy", keep=True, check=True, workspace=None):
+                zero_output_for_mask=False, dropout_mask=None, recurrent_dropout_mask=None):
     """Run a GRU over a whole sequence.
 
     Parameters
@@ -177,83 +159,64 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, *, reset_after=
     bias : (2, 3H) with ``reset_after=True``, (3H,) with ``reset_after=False``, or None.
     h0 : (B, H) initial state (zeros when None).
     mask : (B, T) bool, False skips a step (Keras' masking semantics).
-    engine : "numpy" (this file, step by step) or "numba" (one compiled call).
-    check : validate and cast the arguments (False only where the caller did: the layers).
-    workspace : a dict where the numba engine may keep its training buffers from call to call
-        (see :func:`lstm_np.ops.lstm.lstm_forward`).
-    keep : keep what :func:`gru_backward` needs.
+    dropout_mask (G, B, F), recurrent_dropout_mask (G, B, H): see the module docstring.
 
     Returns
     -------
-    outputs (B, T, H), h_T (B, H), cache (a :class:`GRUCache`, or None when ``keep=False``)
+    outputs (B, T, H), h_T (B, H), cache (a :class:`GRUCache`, for :func:`gru_backward`)
     """
     act = activations.get(activation)
     ract = activations.get(recurrent_activation)
-    if check:  # layers pass check=False: they validated these arguments already
-        (x, kernel, recurrent_kernel, bias, (h0,), mask, dropout_mask,
-         recurrent_dropout_mask) = check_forward(
-            "gru_forward", 3, x, kernel, recurrent_kernel, bias, [h0],
-            lambda H: [(2, 3 * H)] if reset_after else [(3 * H,)], mask, dropout_mask,
-            recurrent_dropout_mask)
+    (x, kernel, recurrent_kernel, bias, (h0,), mask, dropout_mask,
+     recurrent_dropout_mask) = check_forward(
+        "gru_forward", 3, x, kernel, recurrent_kernel, bias, [h0],
+        lambda H: [(2, 3 * H)] if reset_after else [(3 * H,)], mask, dropout_mask,
+        recurrent_dropout_mask)
     B, T, _ = x.shape
     H = recurrent_kernel.shape[0]
-    h0 = np.zeros((B, H), x.dtype) if h0 is None else h0
-    if engine == "numba":
-        from ..kernels import gru as kernels
+    h0 = np.zeros((B, H), x.dtype) if h0 is None else h0  # (B, H)
 
-        outputs, h, steps = kernels.forward(
-            x, kernel, recurrent_kernel, bias, reset_after, h0, mask, zero_output_for_mask,
-            dropout_mask, recurrent_dropout_mask, act.id, ract.id, keep, workspace)
-    else:
-        def step(x_t, states):
-            h, cache_t = gru_cell_forward(x_t, states[0], kernel, recurrent_kernel, bias,
-                                          reset_after, act, ract, dropout_mask,
-                                          recurrent_dropout_mask)
-            return [h], cache_t
+    def step(x_t, states):
+        h, cache_t = gru_cell_forward(x_t, states[0], kernel, recurrent_kernel, bias,
+                                      reset_after, act, ract, dropout_mask,
+                                      recurrent_dropout_mask)
+        return [h], cache_t
 
-        outputs, (h,), steps = scan_forward(step, x, [h0], mask, zero_output_for_mask, keep)
-    cache = None
-    if keep:
-        cache = GRUCache(engine, x, kernel, recurrent_kernel, bias, reset_after, mask,
-                         zero_output_for_mask, dropout_mask, recurrent_dropout_mask, act, ract,
-                         steps)
+    outputs, (h,), steps = scan_forward(step, x, [h0], mask, zero_output_for_mask)
+    cache = GRUCache(x, kernel, recurrent_kernel, bias, reset_after, mask, zero_output_for_mask,
+                     dropout_mask, recurrent_dropout_mask, act, ract, steps)
     return outputs, h, cache
 
 
-def gru_backward(d_outputs, dh_T, cache: GRUCache, *, check=True):
+def gru_backward(d_outputs, dh_T, cache: GRUCache):
     """Back-propagation through time for :func:`gru_forward`.
 
     Parameters
     ----------
     d_outputs : (B, T, H) gradient w.r.t. every output (zeros where unused).
     dh_T : (B, H) gradient w.r.t. the final state (zeros when unused).
-    cache : from ``gru_forward(..., keep=True)``.
+    cache : from :func:`gru_forward`.
 
     Returns
     -------
     dx (B, T, F), [dkernel, drecurrent_kernel(, dbias)], dh0 (B, H);
     dbias has the bias' own shape: (2, 3H) or (3H,).
     """
-    if check:
-        d_outputs, (dh_T,) = check_backward("gru_backward", cache, d_outputs, [dh_T])
-    if cache.engine == "numba":
-        from ..kernels import gru as kernels
+    d_outputs, (dh_T,) = check_backward("gru_backward", cache, d_outputs, [dh_T])
 
-        dx, dW, dU, db_in, db_rec, dh0 = kernels.backward(d_outputs, dh_T, cache)
-    else:
-        def step_backward(d_new, cache_t):
-            dx_t, dh_prev, dp = gru_cell_backward(
-                d_new[0], cache_t, cache.kernel, cache.recurrent_kernel, cache.reset_after,
-                cache.activation, cache.recurrent_activation, cache.dropout_mask,
-                cache.recurrent_dropout_mask)
-            if dp[3] is None:
-                dp = dp[:3]
-            return dx_t, [dh_prev], dp
+    def step_backward(d_new, cache_t):
+        dx_t, dh_prev, dp = gru_cell_backward(
+            d_new[0], cache_t, cache.kernel, cache.recurrent_kernel, cache.reset_after,
+            cache.activation, cache.recurrent_activation, cache.dropout_mask,
+            cache.recurrent_dropout_mask)
+        if dp[3] is None:
+            dp = dp[:3]
+        return dx_t, [dh_prev], dp
 
-        dx, (dh0,), dp = scan_backward(step_backward, d_outputs, [dh_T], cache.steps,
-                                       cache.mask, cache.zero_output_for_mask)
-        dW, dU, db_in = dp[:3]
-        db_rec = dp[3] if cache.reset_after else None
+    dx, (dh0,), dp = scan_backward(step_backward, d_outputs, [dh_T], cache.steps, cache.mask,
+                                   cache.zero_output_for_mask)
+    dW, dU, db_in = dp[:3]
+    db_rec = dp[3] if cache.reset_after else None
     grads = [dW, dU]
     if cache.bias is not None:
         grads.append(np.stack([db_in, db_rec]) if cache.reset_after else db_in)

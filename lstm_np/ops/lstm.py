@@ -36,27 +36,14 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import activations
+from ..arrays import gate_project, gate_project_backward
 from .checks import check_backward, check_forward
 from .recurrence import scan_backward, scan_forward
 
-_KERNELS = None
-
-
-def _numba_kernels():
-    """lstm_np.kernels.lstm, imported once on first use (an import statement inside the
-    call would cost ~0.3 µs per call, a tenth of a batch-1 step)."""
-    global _KERNELS
-    if _KERNELS is None:
-        from ..kernels import lstm as kernels
-
-        _KERNELS = kernels
-    return _KERNELS
-
 
 class LSTMCache(NamedTuple):
-    """What backward needs from a training forward pass."""
+    """What backward needs from the forward pass."""
 
-    engine: str
     x: np.ndarray  # (B, T, F) processing order
     kernel: np.ndarray
     recurrent_kernel: np.ndarray
@@ -67,35 +54,7 @@ class LSTMCache(NamedTuple):
     recurrent_dropout_mask: np.ndarray | None  # (G, B, H)
     activation: activations.Activation
     recurrent_activation: activations.Activation
-    steps: object  # numpy: list of per-step caches; numba: dict of (B, T, ·) arrays
-
-
-def gate_project(v, weight, masks):
-    """``v @ weight`` with optional per-gate dropout masks on ``v``.
-
-    v (B, D), weight (D, 4H), masks (G, B, D) with G in {1, 4} or None  ->  (B, 4H)
-    (leading axes of ``v`` broadcast: the Numba engine passes (B, T, D) with (G, B, 1, D)).
-    """
-    if masks is None:
-        return v @ weight
-    if masks.shape[0] == 1:
-        return (v * masks[0]) @ weight
-    weights = np.split(weight, len(masks), axis=1)  # one (D, H) block per gate
-    return np.concatenate([(v * m) @ w for m, w in zip(masks, weights, strict=True)], axis=-1)
-
-
-def gate_project_backward(dz, v, weight, masks):
-    """Gradients of :func:`gate_project`: returns (dv (B, D), dweight (D, 4H))."""
-    if masks is None:
-        return dz @ weight.T, v.T @ dz
-    if masks.shape[0] == 1:
-        vm = v * masks[0]
-        return (dz @ weight.T) * masks[0], vm.T @ dz
-    dzs = np.split(dz, len(masks), axis=1)
-    ws = np.split(weight, len(masks), axis=1)
-    dv = sum((g @ w.T) * m for g, w, m in zip(dzs, ws, masks, strict=True))
-    dweight = np.concatenate([(v * m).T @ g for g, m in zip(dzs, masks, strict=True)], axis=1)
-    return dv, dweight
+    steps: list  # one cache per step, from lstm_cell_forward
 
 
 def lstm_cell_forward(x_t, h_prev, c_prev, kernel, recurrent_kernel, bias, act, ract,
@@ -137,8 +96,7 @@ def lstm_cell_backward(dh, dc, cache_t, kernel, recurrent_kernel, act, ract,
 
 def lstm_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, *, mask=None,
                  activation="tanh", recurrent_activation="sigmoid", zero_output_for_mask=False,
-                 dropout_mask=None, recurrent_dropout_mask=None, engine="numpy", keep=True,
-                 workspace=None, check=True):
+                 dropout_mask=None, recurrent_dropout_mask=None):
     """Run an LSTM over a whole sequence.
 
     Parameters
@@ -148,78 +106,59 @@ def lstm_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, *, ma
     kernel (F, 4H), recurrent_kernel (H, 4H), bias (4H,) or None: Keras' weights.
     h0, c0 : (B, H) initial states (zeros when None).
     mask : (B, T) bool, False skips a step (Keras' masking semantics).
-    engine : "numpy" (this file, step by step) or "numba" (one compiled call).
-    check : validate and cast the arguments (False only where the caller did: the layers).
-    keep : keep what :func:`lstm_backward` needs.
-    workspace : a dict in which the numba engine may keep the training cache's buffers from
-        call to call (a layer passes its own): the cache of the previous call made with the
-        same dict becomes invalid. Saves re-allocating (and page-faulting) them each call.
+    dropout_mask (G, B, F), recurrent_dropout_mask (G, B, H): see the module docstring.
 
     Returns
     -------
-    outputs (B, T, H), (h_T, c_T), cache (an :class:`LSTMCache`, or None when ``keep=False``)
+    outputs (B, T, H), (h_T, c_T), cache (an :class:`LSTMCache`, for :func:`lstm_backward`)
     """
     act = activations.get(activation)
     ract = activations.get(recurrent_activation)
-    if check:  # layers pass check=False: they validated these arguments already
-        (x, kernel, recurrent_kernel, bias, (h0, c0), mask, dropout_mask,
-         recurrent_dropout_mask) = check_forward(
-            "lstm_forward", 4, x, kernel, recurrent_kernel, bias, [h0, c0],
-            lambda H: [(4 * H,)], mask, dropout_mask, recurrent_dropout_mask)
+    (x, kernel, recurrent_kernel, bias, (h0, c0), mask, dropout_mask,
+     recurrent_dropout_mask) = check_forward(
+        "lstm_forward", 4, x, kernel, recurrent_kernel, bias, [h0, c0],
+        lambda H: [(4 * H,)], mask, dropout_mask, recurrent_dropout_mask)
     B, T, _ = x.shape
     H = recurrent_kernel.shape[0]
-    h0 = np.zeros((B, H), x.dtype) if h0 is None else h0
-    c0 = np.zeros((B, H), x.dtype) if c0 is None else c0
+    h0 = np.zeros((B, H), x.dtype) if h0 is None else h0  # (B, H)
+    c0 = np.zeros((B, H), x.dtype) if c0 is None else c0  # (B, H)
 
-    if engine == "numba":
-        outputs, h, c, steps = _numba_kernels().forward(
-            x, kernel, recurrent_kernel, bias, h0, c0, mask, zero_output_for_mask,
-            dropout_mask, recurrent_dropout_mask, act.id, ract.id, keep, workspace)
-    else:
-        def step(x_t, states):
-            h, c, cache_t = lstm_cell_forward(
-                x_t, states[0], states[1], kernel, recurrent_kernel, bias, act, ract,
-                dropout_mask, recurrent_dropout_mask)
-            return [h, c], cache_t
+    def step(x_t, states):
+        h, c, cache_t = lstm_cell_forward(
+            x_t, states[0], states[1], kernel, recurrent_kernel, bias, act, ract,
+            dropout_mask, recurrent_dropout_mask)
+        return [h, c], cache_t
 
-        outputs, (h, c), steps = scan_forward(step, x, [h0, c0], mask, zero_output_for_mask,
-                                              keep)
-    cache = None
-    if keep:
-        cache = LSTMCache(engine, x, kernel, recurrent_kernel, bias is not None, mask,
-                          zero_output_for_mask, dropout_mask, recurrent_dropout_mask, act, ract,
-                          steps)
+    outputs, (h, c), steps = scan_forward(step, x, [h0, c0], mask, zero_output_for_mask)
+    cache = LSTMCache(x, kernel, recurrent_kernel, bias is not None, mask, zero_output_for_mask,
+                      dropout_mask, recurrent_dropout_mask, act, ract, steps)
     return outputs, (h, c), cache
 
 
-def lstm_backward(d_outputs, dh_T, dc_T, cache: LSTMCache, *, check=True):
+def lstm_backward(d_outputs, dh_T, dc_T, cache: LSTMCache):
     """Back-propagation through time for :func:`lstm_forward`.
 
     Parameters
     ----------
     d_outputs : (B, T, H) gradient w.r.t. every output (zeros where unused).
     dh_T, dc_T : (B, H) gradients w.r.t. the final states (zeros when unused).
-    cache : from ``lstm_forward(..., keep=True)``.
+    cache : from :func:`lstm_forward`.
 
     Returns
     -------
     dx (B, T, F), [dkernel, drecurrent_kernel(, dbias)], (dh0, dc0)
     """
-    if check:
-        d_outputs, (dh_T, dc_T) = check_backward("lstm_backward", cache, d_outputs,
-                                                 [dh_T, dc_T])
-    if cache.engine == "numba":
-        dx, dW, dU, db, dh0, dc0 = _numba_kernels().backward(d_outputs, dh_T, dc_T, cache)
-    else:
-        def step_backward(d_new, cache_t):
-            dx_t, dh_prev, dc_prev, dp = lstm_cell_backward(
-                d_new[0], d_new[1], cache_t, cache.kernel, cache.recurrent_kernel,
-                cache.activation, cache.recurrent_activation, cache.dropout_mask,
-                cache.recurrent_dropout_mask)
-            return dx_t, [dh_prev, dc_prev], dp
+    d_outputs, (dh_T, dc_T) = check_backward("lstm_backward", cache, d_outputs, [dh_T, dc_T])
 
-        dx, (dh0, dc0), (dW, dU, db) = scan_backward(
-            step_backward, d_outputs, [dh_T, dc_T], cache.steps, cache.mask,
-            cache.zero_output_for_mask)
+    def step_backward(d_new, cache_t):
+        dx_t, dh_prev, dc_prev, dp = lstm_cell_backward(
+            d_new[0], d_new[1], cache_t, cache.kernel, cache.recurrent_kernel,
+            cache.activation, cache.recurrent_activation, cache.dropout_mask,
+            cache.recurrent_dropout_mask)
+        return dx_t, [dh_prev, dc_prev], dp
+
+    dx, (dh0, dc0), (dW, dU, db) = scan_backward(
+        step_backward, d_outputs, [dh_T, dc_T], cache.steps, cache.mask,
+        cache.zero_output_for_mask)
     grads = [dW, dU, db] if cache.use_bias else [dW, dU]
     return dx, grads, (dh0, dc0)

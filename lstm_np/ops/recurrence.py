@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def scan_forward(step, x, states0, mask=None, zero_output_for_mask=False, keep=True):
+def scan_forward(step, x, states0, mask=None, zero_output_for_mask=False):
     """Run ``step`` over the time axis.
 
     Parameters
@@ -31,18 +31,17 @@ def scan_forward(step, x, states0, mask=None, zero_output_for_mask=False, keep=T
     x : (B, T, F) input in processing order.
     states0 : list of (B, H) initial states.
     mask : (B, T) bool or None; False marks a skipped step.
-    keep : keep the per-step caches (training) or not (inference).
 
     Returns
     -------
-    outputs (B, T, H), final states (list of (B, H)), caches (list of per-step caches or None)
+    outputs (B, T, H), final states (list of (B, H)), caches (list of per-step caches)
     """
     B, T, _ = x.shape
     states = [s for s in states0]
     H = states[0].shape[1]
     outputs = np.empty((B, T, H), dtype=x.dtype)  # (B, T, H)
     prev_output = np.zeros((B, H), dtype=x.dtype)  # (B, H): Keras starts from zeros
-    caches = [] if keep else None
+    caches = []
     for t in range(T):
         new_states, cache_t = step(x[:, t], states)
         if mask is None:
@@ -56,8 +55,7 @@ def scan_forward(step, x, states0, mask=None, zero_output_for_mask=False, keep=T
         outputs[:, t] = output
         prev_output = output
         states = new_states
-        if keep:
-            caches.append(cache_t)
+        caches.append(cache_t)
     return outputs, states, caches
 
 

@@ -27,15 +27,14 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import activations
+from ..arrays import gate_project, gate_project_backward
 from .checks import check_backward, check_forward
-from .lstm import gate_project, gate_project_backward
 from .recurrence import scan_backward, scan_forward
 
 
 class SimpleRNNCache(NamedTuple):
-    """What backward needs from a training forward pass."""
+    """What backward needs from the forward pass."""
 
-    engine: str
     x: np.ndarray  # (B, T, F) processing order
     kernel: np.ndarray  # (F, H)
     recurrent_kernel: np.ndarray  # (H, H)
@@ -45,7 +44,7 @@ class SimpleRNNCache(NamedTuple):
     dropout_mask: np.ndarray | None  # (1, B, F)
     recurrent_dropout_mask: np.ndarray | None  # (1, B, H)
     activation: activations.Activation
-    steps: object  # numpy: list of per-step caches; numba: dict of (B, T, ·) arrays
+    steps: list  # one cache per step, from simple_rnn_cell_forward
 
 
 def simple_rnn_cell_forward(x_t, h_prev, kernel, recurrent_kernel, bias, act,
@@ -70,7 +69,7 @@ def simple_rnn_cell_backward(dh, cache_t, kernel, recurrent_kernel, act,
 
 def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, h0=None, *, mask=None,
                        activation="tanh", zero_output_for_mask=False, dropout_mask=None,
-                       recurrent_dropout_mask=None, engine="numpy", keep=True, check=True):
+                       recurrent_dropout_mask=None):
     """Run a SimpleRNN over a whole sequence.
 
     Parameters
@@ -79,62 +78,46 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, h0=None, *, mask=
     kernel (F, H), recurrent_kernel (H, H), bias (H,) or None: Keras' weights.
     h0 : (B, H) initial state (zeros when None).
     mask : (B, T) bool, False skips a step (Keras' masking semantics).
-    engine : "numpy" (this file, step by step) or "numba" (one compiled call).
-    check : validate and cast the arguments (False only where the caller did: the layers).
+    dropout_mask (1, B, F), recurrent_dropout_mask (1, B, H): see the module docstring.
 
     Returns
     -------
-    outputs (B, T, H), h_T (B, H), cache (a :class:`SimpleRNNCache`, or None when ``keep=False``)
+    outputs (B, T, H), h_T (B, H), cache (a :class:`SimpleRNNCache`, for the backward pass)
     """
     act = activations.get(activation)
-    if check:  # layers pass check=False: they validated these arguments already
-        (x, kernel, recurrent_kernel, bias, (h0,), mask, dropout_mask,
-         recurrent_dropout_mask) = check_forward(
-            "simple_rnn_forward", 1, x, kernel, recurrent_kernel, bias, [h0], lambda H: [(H,)],
-            mask, dropout_mask, recurrent_dropout_mask)
+    (x, kernel, recurrent_kernel, bias, (h0,), mask, dropout_mask,
+     recurrent_dropout_mask) = check_forward(
+        "simple_rnn_forward", 1, x, kernel, recurrent_kernel, bias, [h0], lambda H: [(H,)],
+        mask, dropout_mask, recurrent_dropout_mask)
     B, T, _ = x.shape
     H = recurrent_kernel.shape[0]
-    h0 = np.zeros((B, H), x.dtype) if h0 is None else h0
-    if engine == "numba":
-        from ..kernels import simple_rnn as kernels
+    h0 = np.zeros((B, H), x.dtype) if h0 is None else h0  # (B, H)
 
-        outputs, h, steps = kernels.forward(
-            x, kernel, recurrent_kernel, bias, h0, mask, zero_output_for_mask, dropout_mask,
-            recurrent_dropout_mask, act.id, keep)
-    else:
-        def step(x_t, states):
-            h, cache_t = simple_rnn_cell_forward(x_t, states[0], kernel, recurrent_kernel, bias,
-                                                 act, dropout_mask, recurrent_dropout_mask)
-            return [h], cache_t
+    def step(x_t, states):
+        h, cache_t = simple_rnn_cell_forward(x_t, states[0], kernel, recurrent_kernel, bias,
+                                             act, dropout_mask, recurrent_dropout_mask)
+        return [h], cache_t
 
-        outputs, (h,), steps = scan_forward(step, x, [h0], mask, zero_output_for_mask, keep)
-    cache = None
-    if keep:
-        cache = SimpleRNNCache(engine, x, kernel, recurrent_kernel, bias is not None, mask,
-                               zero_output_for_mask, dropout_mask, recurrent_dropout_mask, act,
-                               steps)
+    outputs, (h,), steps = scan_forward(step, x, [h0], mask, zero_output_for_mask)
+    cache = SimpleRNNCache(x, kernel, recurrent_kernel, bias is not None, mask,
+                           zero_output_for_mask, dropout_mask, recurrent_dropout_mask, act, steps)
     return outputs, h, cache
 
 
-def simple_rnn_backward(d_outputs, dh_T, cache: SimpleRNNCache, *, check=True):
+def simple_rnn_backward(d_outputs, dh_T, cache: SimpleRNNCache):
     """Back-propagation through time for :func:`simple_rnn_forward`.
 
     Returns dx (B, T, F), [dkernel, drecurrent_kernel(, dbias)], dh0 (B, H).
     """
-    if check:
-        d_outputs, (dh_T,) = check_backward("simple_rnn_backward", cache, d_outputs, [dh_T])
-    if cache.engine == "numba":
-        from ..kernels import simple_rnn as kernels
+    d_outputs, (dh_T,) = check_backward("simple_rnn_backward", cache, d_outputs, [dh_T])
 
-        dx, dW, dU, db, dh0 = kernels.backward(d_outputs, dh_T, cache)
-    else:
-        def step_backward(d_new, cache_t):
-            dx_t, dh_prev, dp = simple_rnn_cell_backward(
-                d_new[0], cache_t, cache.kernel, cache.recurrent_kernel, cache.activation,
-                cache.dropout_mask, cache.recurrent_dropout_mask)
-            return dx_t, [dh_prev], dp
+    def step_backward(d_new, cache_t):
+        dx_t, dh_prev, dp = simple_rnn_cell_backward(
+            d_new[0], cache_t, cache.kernel, cache.recurrent_kernel, cache.activation,
+            cache.dropout_mask, cache.recurrent_dropout_mask)
+        return dx_t, [dh_prev], dp
 
-        dx, (dh0,), (dW, dU, db) = scan_backward(step_backward, d_outputs, [dh_T], cache.steps,
-                                                 cache.mask, cache.zero_output_for_mask)
+    dx, (dh0,), (dW, dU, db) = scan_backward(step_backward, d_outputs, [dh_T], cache.steps,
+                                             cache.mask, cache.zero_output_for_mask)
     grads = [dW, dU, db] if cache.use_bias else [dW, dU]
     return dx, grads, dh0
