@@ -125,7 +125,7 @@ def _sequential_config(model) -> dict:
 
 
 def _functional_config(model) -> dict:
-    from ..models.symbolic import SymbolicTensor
+    from ..layers.symbolic import SymbolicTensor
 
     calls: dict[int, list] = {}  # id(layer) -> its nodes in this model, in call order
     for node in model._nodes:

@@ -23,6 +23,7 @@ import numpy as np
 from .. import initializers
 from ..arrays import as_float_array
 from ..config import resolve_dtype
+from . import symbolic
 
 _name_counters: dict[str, itertools.count] = {}
 
@@ -38,19 +39,6 @@ def _unique_name(prefix: str) -> str:
     counter = _name_counters.setdefault(prefix, itertools.count())
     n = next(counter)
     return prefix if n == 0 else f"{prefix}_{n}"
-
-
-_SYMBOLIC = None
-
-
-def _symbolic():
-    """lstm_np.models.symbolic, imported on first use (models build on layers)."""
-    global _SYMBOLIC
-    if _SYMBOLIC is None:
-        from ..models import symbolic
-
-        _SYMBOLIC = symbolic
-    return _SYMBOLIC
 
 
 class Layer:
@@ -173,7 +161,6 @@ class Layer:
 
     def __call__(self, x, *args, **kwargs):
         if type(x) is not np.ndarray:  # arrays are never symbolic: skip the check (~1 µs)
-            symbolic = _symbolic()
             if symbolic.is_symbolic(x):
                 return symbolic.call_layer(self, x, *args, **kwargs)
         return self.call(x, *args, **kwargs)

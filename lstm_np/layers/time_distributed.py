@@ -14,6 +14,7 @@ import inspect
 import numpy as np
 
 from .base import Layer
+from .serialization import layer_from_config, layer_to_config
 
 
 class TimeDistributed(Layer):
@@ -77,8 +78,6 @@ class TimeDistributed(Layer):
         return None if dx is None else dx.reshape(x_shape)
 
     def get_config(self) -> dict:
-        from ..models.saving import layer_to_config  # late import: models build on layers
-
         cfg = super().get_config()
         cfg["layer"] = layer_to_config(self.layer)
         if self.batch_input_shape is not None:
@@ -87,8 +86,6 @@ class TimeDistributed(Layer):
 
     @classmethod
     def from_config(cls, cfg):
-        from ..models.saving import layer_from_config
-
         cfg = dict(cfg)
         cfg["layer"] = layer_from_config(cfg["layer"])
         return cls(**cfg)

@@ -27,10 +27,10 @@ Where lstm_np differs from Keras 3, on purpose:
 * files are lstm_np's own ``.npz`` format (architecture, weights, optimizer, states).
 """
 
+from ..layers.symbolic import Input, SymbolicTensor
 from .callbacks import Callback, EarlyStopping, History, LambdaCallback
 from .functional import Model
 from .sequential import Sequential
-from .symbolic import Input, SymbolicTensor
 
 __all__ = ["Callback", "EarlyStopping", "History", "Input", "LambdaCallback", "Model",
            "Sequential", "SymbolicTensor", "load_model", "model_from_json"]

@@ -18,8 +18,10 @@ import numpy as np
 
 from ..layers.base import Layer, _unique_name
 from ..layers.core import InputLayer
+from ..layers.serialization import register
+from ..layers.symbolic import SymbolicTensor, flatten_symbolic, substitute
+from .graph import graph_config, graph_from_config, map_graph
 from .saving import FileMethods
-from .symbolic import SymbolicTensor, flatten_symbolic, substitute
 from .training import Trainer
 
 _CALL_ARGS: dict[type, tuple[bool, bool]] = {}
@@ -60,48 +62,6 @@ def _restore(layer, snap):
         _restore(s, sub_snap)
 
 
-def _keras_layer_order(inputs, outputs) -> list:
-    """``model.layers`` in Keras' order (``keras/src/ops/function.py``, ``map_graph``), which
-    is also the order of ``get_weights()``: layers by decreasing depth from the outputs
-    (inputs first), ties broken by the order a depth-first walk from the outputs meets
-    them. Creation order is not it: a two-branch model lists the later branch first."""
-    input_ids = {id(t) for t in inputs}
-    order, post, finished = {}, [], set()
-
-    def walk(tensor):
-        node = tensor.node
-        is_input = isinstance(node.layer, InputLayer)
-        if id(node) in finished:
-            return
-        if not is_input and id(tensor) in input_ids:
-            finished.add(id(node))
-            return
-        order.setdefault(id(node.layer), len(order))
-        if not is_input:
-            for t in node.inputs:
-                walk(t)
-        finished.add(id(node))
-        post.append(node)
-
-    for t in outputs:
-        walk(t)
-    in_graph = {id(n) for n in post}
-    node_depth, layer_depth, layers = {}, {}, {}
-    for node in reversed(post):
-        depth = max(node_depth.setdefault(id(node), 0), layer_depth.get(id(node.layer), 0))
-        layer_depth[id(node.layer)] = node_depth[id(node)] = depth
-        layers[id(node.layer)] = node.layer
-        if not isinstance(node.layer, InputLayer):
-            for t in node.inputs:
-                if id(t.node) in in_graph:
-                    node_depth[id(t.node)] = max(depth + 1, node_depth.get(id(t.node), 0))
-    for t in inputs:  # an Input no output uses still belongs to the model
-        if isinstance(t.node.layer, InputLayer) and id(t.node.layer) not in layers:
-            layers[id(t.node.layer)] = t.node.layer
-            layer_depth[id(t.node.layer)], order[id(t.node.layer)] = 0, -1
-    return sorted(layers.values(), key=lambda la: (-layer_depth[id(la)], order[id(la)]))
-
-
 def _accumulate(store, tensor, grad):
     if grad is None:
         return
@@ -109,6 +69,7 @@ def _accumulate(store, tensor, grad):
     store[key] = grad if key not in store else store[key] + grad
 
 
+@register
 class Model(Trainer, FileMethods, Layer):
     """A functional model: ``Model(inputs, outputs)`` (Keras 2: ``Model(input=, output=)``).
 
@@ -137,6 +98,15 @@ class Model(Trainer, FileMethods, Layer):
             raise ValueError("Model needs inputs and outputs: Model(inputs=Input(...), "
                              "outputs=layer(...)(...)) (or Sequential for a stack of layers).")
         self._init_graph(inputs, outputs)
+
+    def get_config(self) -> dict:
+        """The graph: every layer's config and which layer is called on which tensors."""
+        return graph_config(self)
+
+    @classmethod
+    def from_config(cls, config: dict):
+        """Rebuild a model from :meth:`get_config`."""
+        return graph_from_config(config, cls)
 
     # ------------------------------------------------------------------ graph
     def _init_graph(self, inputs, outputs):
@@ -181,7 +151,7 @@ class Model(Trainer, FileMethods, Layer):
         for node in nodes:
             for leaf in _leaves(node.layer):
                 counts[id(leaf)] = counts.get(id(leaf), 0) + 1
-        self._layers = _keras_layer_order(self._inputs, self._outputs)
+        self._layers = map_graph(self._inputs, self._outputs)
         # A layer met twice (called twice, or inside two sub-models) keeps only its last
         # forward's cache: those nodes save and restore their caches around the backward.
         self._shared = {id(n.layer) for n in nodes
@@ -195,7 +165,7 @@ class Model(Trainer, FileMethods, Layer):
         if x_shape is None:
             raise ValueError(f"{self.name} is a subclassed model: it is built by its first "
                              "call on data (fit, predict or model(x)).")
-        from .symbolic import Input
+        from ..layers.symbolic import Input
 
         inp = Input(batch_shape=(None, *tuple(x_shape)[1:]))
         self._init_graph(inp, type(self).call(self, inp))

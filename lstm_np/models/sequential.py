@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from ..layers.base import Layer
 from ..layers.core import InputLayer
+from ..layers.serialization import layer_from_config, layer_to_config, register
+from ..layers.symbolic import Input, SymbolicTensor
 from .functional import Model
-from .symbolic import Input, SymbolicTensor
 from .training import Trainer
 
 
+@register
 class Sequential(Model):
     """``Sequential([LSTM(4, batch_input_shape=(1, 3, 1), stateful=True), Dense(1)])`` or
     ``model = Sequential(); model.add(...)``."""
@@ -101,6 +103,24 @@ class Sequential(Model):
     @property
     def layers(self) -> list:
         return list(self._stack)
+
+    def get_config(self) -> dict:
+        """The stack: every layer's config, and the input shape when one was given."""
+        self._ensure_built()
+        inp = self._input_tensor
+        return {"name": self.name, "trainable": self.trainable,
+                "input_shape": None if inp is None else list(inp.shape),
+                "layers": [layer_to_config(la) for la in self._stack]}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        """Rebuild a Sequential model from :meth:`get_config`."""
+        model = cls(name=config["name"], trainable=config.get("trainable", True))
+        if config.get("input_shape") is not None:
+            model.add(Input(batch_shape=tuple(config["input_shape"])))
+        for sub in config["layers"]:
+            model.add(layer_from_config(sub))
+        return model
 
     def pop(self):
         layer = self._stack.pop()

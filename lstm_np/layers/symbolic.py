@@ -150,7 +150,7 @@ def Input(shape=None, batch_size=None, dtype=None, batch_shape=None, name=None,
 
     Keras doc: https://keras.io/api/layers/core_layers/input/
     """
-    from ..layers.core import InputLayer
+    from .core import InputLayer  # late: core's layers import this module through base
 
     layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype or "float32",
                        batch_shape=batch_shape, name=name, **kwargs)
