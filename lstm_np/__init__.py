@@ -16,6 +16,7 @@ from . import (
     metrics,
     ops,
     optimizers,
+    saving,
     utils,
 )
 from .interop import from_keras, from_torch, load_keras, to_keras
@@ -44,5 +45,6 @@ __all__ = ["GRU", "LSTM", "Activation", "Bidirectional", "Dense", "Dropout", "Em
            "Flatten", "Input", "InputLayer", "Layer", "Masking", "Model", "Recurrent",
            "RepeatVector", "Sequential", "SimpleRNN", "TimeDistributed", "Trace", "activations",
            "callbacks", "data", "datasets", "from_keras", "from_torch", "initializers", "layers",
-           "load_keras", "load_model", "losses", "metrics", "ops", "optimizers", "to_keras",
+           "load_keras", "load_model", "losses", "metrics", "ops", "optimizers", "saving",
+           "to_keras",
            "trace", "utils"]

@@ -173,15 +173,7 @@ def _build_sequential(config: dict, legacy: bool, where: str):
 
         # A Sequential Keras built by calling it (no Input): replay that build.
         items.insert(0, Input(batch_shape=tuple(shape)))
-    model = Sequential(items, name=config.get("name"))
-    model._keras_layer_order = [m for m in items if _is_layer(m)]
-    return model
-
-
-def _is_layer(obj) -> bool:
-    from ..layers import Layer
-
-    return isinstance(obj, Layer) or hasattr(obj, "layers")
+    return Sequential(items, name=config.get("name"))
 
 
 def _has_declared_shape(items) -> bool:
@@ -299,7 +291,6 @@ def build_functional(config: dict, legacy: bool, where: str):
     created: dict = {}       # layer name -> lstm_np layer, model or Input tensor
     outputs: dict = {}       # layer name -> [outputs of call 0, call 1, ...]
     pending: dict = {}       # layer name -> node data not yet replayed
-    order: list = []
     mask_ops = set() if legacy else _mask_ops(config, where)
     for entry in config["layers"]:
         class_name, cfg = _entry(entry)
@@ -311,7 +302,6 @@ def build_functional(config: dict, legacy: bool, where: str):
             outputs[name] = [_input(cfg, legacy, where)]
             continue
         created[name] = build(entry, legacy, where)
-        order.append(created[name])
         pending[name] = list(entry.get("inbound_nodes", []))
 
     def tensor(layer_name, node_index, tensor_index):
@@ -339,10 +329,8 @@ def build_functional(config: dict, legacy: bool, where: str):
             stuck = {n: len(v) for n, v in pending.items() if v}
             raise ValueError(f"{where}: the functional graph cannot be resolved (loops or "
                              f"missing layers); calls left for {stuck}.")
-    model = Model(_single(_map_refs(config["input_layers"], tensor)),
-                  _single(_map_refs(config["output_layers"], tensor)), name=config.get("name"))
-    model._keras_layer_order = order
-    return model
+    return Model(_single(_map_refs(config["input_layers"], tensor)),
+                 _single(_map_refs(config["output_layers"], tensor)), name=config.get("name"))
 
 
 def _single(refs):

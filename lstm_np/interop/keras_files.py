@@ -41,6 +41,24 @@ def require_h5py():
     return h5py
 
 
+def is_keras_weights_file(path) -> bool:
+    """True for an HDF5 file or a ``.keras`` zip (one holding ``model.weights.h5``)."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        return False
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head == HDF5_MAGIC:
+        return True
+    if head.startswith(ZIP_MAGIC):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                return "model.weights.h5" in archive.namelist()
+        except zipfile.BadZipFile:
+            return path.endswith(".keras")  # a damaged .keras: let our loader say so
+    return False
+
+
 def sniff(path) -> str:
     """``"zip"`` or ``"hdf5"`` from the file's first bytes; clear errors otherwise."""
     path = os.fspath(path)

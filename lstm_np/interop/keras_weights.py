@@ -36,60 +36,10 @@ def is_model(obj) -> bool:
 
 
 def children(model) -> list:
-    """A model's layers in Keras' ``model.layers`` order (input layers have no weights).
-
-    A model loaded from a Keras config keeps that config's order; a functional model built in
-    lstm_np is ordered as Keras 3 would order the same graph (:func:`keras_graph_order`).
-    """
-    order = getattr(model, "_keras_layer_order", None)
-    if order is None:
-        if keras_class(model) == "Functional" and hasattr(model, "_outputs"):
-            order = keras_graph_order(model._inputs, model._outputs)
-        else:
-            order = model.layers
-    return [layer for layer in order if type(layer).__name__ != "InputLayer"]
-
-
-def keras_graph_order(inputs, outputs) -> list:
-    """Keras 3's order of a functional graph's layers (``map_graph`` in
-    keras/src/ops/function.py): by depth, deepest (nearest the inputs) first, ties broken by
-    the order a depth-first walk from the outputs first meets each layer."""
-    input_ids = {id(t) for t in inputs}
-    first_seen: dict[int, int] = {}
-    post_order: list = []
-    finished: set[int] = set()
-    layers: dict[int, object] = {}
-
-    def walk(tensor):
-        node = tensor.node
-        if node is None or id(node) in finished:
-            return
-        is_input = not node.inputs and type(node.layer).__name__ == "InputLayer"
-        if not is_input and id(tensor) in input_ids:
-            finished.add(id(node))
-            return
-        first_seen.setdefault(id(node.layer), len(first_seen))
-        layers[id(node.layer)] = node.layer
-        if not is_input:
-            for t in node.inputs:
-                walk(t)
-        finished.add(id(node))
-        post_order.append(node)
-
-    for t in outputs:
-        walk(t)
-    in_graph = {id(n) for n in post_order}
-    node_depth: dict[int, int] = {}
-    layer_depth: dict[int, int] = {}
-    for node in reversed(post_order):
-        depth = max(node_depth.setdefault(id(node), 0), layer_depth.get(id(node.layer), 0))
-        layer_depth[id(node.layer)] = node_depth[id(node)] = depth
-        for t in node.inputs:
-            parent = t.node
-            if parent is not None and id(parent) in in_graph:
-                node_depth[id(parent)] = max(depth + 1, node_depth.get(id(parent), 0))
-    ranked = sorted(layer_depth, key=lambda k: (-layer_depth[k], first_seen[k]))
-    return [layers[k] for k in ranked]
+    """A model's layers in Keras' ``model.layers`` order, less the input layers (they have
+    no weights): lstm_np's ``model.layers`` follows Keras' ``map_graph`` order
+    (:func:`lstm_np.models.graph.map_graph`)."""
+    return [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
 
 
 def named_children(model) -> list[tuple[str, object]]:

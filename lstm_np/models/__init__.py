@@ -13,10 +13,12 @@ The Keras programs run with their imports swapped::
         model.fit(trainX, trainY, nb_epoch=1, batch_size=1, verbose=2, shuffle=False)
         model.reset_states()
 
-Files: ``symbolic.py`` (Input, symbolic tensors, nodes), ``functional.py`` (Model: the
-graph run forward and backward, a model is a layer), ``sequential.py``, ``training.py``
+Files: ``functional.py`` (Model: the graph run forward and backward, a model is a layer),
+``graph.py`` (Keras' layer order, the graph as config), ``sequential.py``, ``training.py``
 (compile/fit/evaluate/predict), ``data.py`` (input checks), ``callbacks.py``,
-``saving.py`` (save/load, save_weights, to_json), ``summary.py``.
+``file_formats.py`` (the table of file formats that save/load look files up in, filled by
+:mod:`lstm_np.saving`; to_json), ``summary.py``. Symbolic tensors and ``Input`` live in
+:mod:`lstm_np.layers.symbolic`.
 
 Where lstm_np differs from Keras 3, on purpose:
 
@@ -29,22 +31,9 @@ Where lstm_np differs from Keras 3, on purpose:
 
 from ..layers.symbolic import Input, SymbolicTensor
 from .callbacks import Callback, EarlyStopping, History, LambdaCallback
+from .file_formats import load_model, model_from_json
 from .functional import Model
 from .sequential import Sequential
 
 __all__ = ["Callback", "EarlyStopping", "History", "Input", "LambdaCallback", "Model",
            "Sequential", "SymbolicTensor", "load_model", "model_from_json"]
-
-
-def load_model(filepath, compile=True):
-    """Load a model written by ``model.save(path)``."""
-    from .saving import load_model as _load
-
-    return _load(filepath, compile=compile)
-
-
-def model_from_json(json_string):
-    """Rebuild a model from ``model.to_json()`` (then ``load_weights``), Keras 2 style."""
-    from .saving import model_from_json as _from_json
-
-    return _from_json(json_string)

@@ -20,8 +20,8 @@ from ..layers.base import Layer, _unique_name
 from ..layers.core import InputLayer
 from ..layers.serialization import register
 from ..layers.symbolic import SymbolicTensor, flatten_symbolic, substitute
+from .file_formats import FileMethods
 from .graph import graph_config, graph_from_config, map_graph
-from .saving import FileMethods
 from .training import Trainer
 
 _CALL_ARGS: dict[type, tuple[bool, bool]] = {}

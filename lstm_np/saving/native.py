@@ -1,4 +1,5 @@
-"""``model.save(path)`` / ``lstm_np.load_model(path)``: lstm_np's own file format.
+"""lstm_np's own file format, written by ``model.save(path)`` / ``model.save_weights(path)``
+and read by ``lstm_np.load_model(path)`` / ``model.load_weights(path)``.
 
 One ``.npz`` (a zip of ``.npy`` arrays, readable with ``np.load`` alone) holding
 
@@ -24,18 +25,15 @@ import zlib
 
 import numpy as np
 
-from ..layers.serialization import jsonable as _jsonable
-from ..layers.serialization import layer_from_config, layer_to_config
-
-FORMAT = "lstm_np"
-VERSION = 1
+from .. import losses, optimizers
+from ..layers.serialization import jsonable, layer_from_config, layer_to_config
+from ..models.file_formats import NATIVE_FORMAT as FORMAT
+from ..models.file_formats import NATIVE_VERSION as VERSION
 
 
 # --------------------------------------------------------------------- save / load
 def _loss_config(loss):
-    from ..losses import Loss
-
-    if isinstance(loss, Loss):
+    if isinstance(loss, losses.Loss):
         return {"__loss__": loss.get_config()}
     if isinstance(loss, (list, tuple)):
         return [_loss_config(item) for item in loss]
@@ -47,8 +45,6 @@ def _loss_config(loss):
 
 
 def _loss_from_config(cfg):
-    from .. import losses
-
     if isinstance(cfg, dict) and "__loss__" in cfg:
         inner = dict(cfg["__loss__"])
         loss = losses.get(inner.pop("name"))
@@ -122,7 +118,7 @@ def save_model(model, filepath, overwrite=True) -> None:
             "loss": _loss_config(loss),
             "metrics": [m for m in (metrics or []) if isinstance(m, str)],
             "loss_weights": loss_weights,
-            "optimizer": {"class_name": type(opt).__name__, "config": _jsonable(opt.get_config()),
+            "optimizer": {"class_name": type(opt).__name__, "config": jsonable(opt.get_config()),
                           "iterations": state["iterations"],
                           "slots": {k: len(v) for k, v in state["slots"].items()}}}
         for key, slot in state["slots"].items():
@@ -164,19 +160,8 @@ def _read(filepath):
 
 
 def load_model(filepath, compile=True):
-    """Rebuild a model saved by ``model.save``: architecture, weights, optimizer, states.
-
-    A Keras file (``.keras`` zip or full-model HDF5) is handed to :func:`lstm_np.load_keras`,
-    so ``load_model`` opens what ``keras.models.load_model`` opens.
-    """
-    from .. import optimizers
-    from ..interop import is_keras_weights_file
-
+    """Rebuild a model saved by ``model.save``: architecture, weights, optimizer, states."""
     filepath = os.fspath(filepath)
-    if is_keras_weights_file(filepath):
-        from ..interop import load_keras
-
-        return load_keras(filepath, compile=compile)
     data, config = _read(filepath)
     if "model" not in config:
         raise ValueError(f"{filepath} holds only weights (save_weights): build the model and "
@@ -200,49 +185,3 @@ def load_model(filepath, compile=True):
         model.compile(optimizer=opt, loss=_loss_from_config(comp["loss"]),
                       metrics=comp["metrics"] or None, loss_weights=comp["loss_weights"])
     return model
-
-
-
-def model_to_json(model) -> str:
-    """The architecture alone, as JSON (Keras 2's ``model.to_json()``)."""
-    model._ensure_built()
-    return json.dumps({"format": FORMAT, "version": VERSION, "model": layer_to_config(model)})
-
-
-def model_from_json(json_string: str):
-    """Rebuild an (uncompiled, freshly initialised) model from :func:`model_to_json`."""
-    try:
-        config = json.loads(json_string)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"model_from_json needs the string model.to_json() returned: {exc}"
-                         ) from None
-    if not isinstance(config, dict) or config.get("format") != FORMAT:
-        raise ValueError("model_from_json reads lstm_np's model.to_json() output (Keras' JSON "
-                         "names Keras classes and configs lstm_np does not read).")
-    return layer_from_config(config["model"])
-
-
-class FileMethods:
-    """``summary``, ``save``, ``save_weights``, ``load_weights``, ``to_json`` on models."""
-
-    def summary(self, line_length=80, positions=None, print_fn=None, **kwargs) -> None:
-        """Print the layers, their output shapes and parameter counts, as Keras."""
-        from .summary import summary
-
-        summary(self, line_length=line_length, print_fn=print_fn)
-
-    def save(self, filepath, overwrite=True, **kwargs) -> None:
-        """Save architecture, weights, optimizer state and stateful states (lstm_np format)."""
-        save_model(self, filepath, overwrite=overwrite)
-
-    def save_weights(self, filepath, overwrite=True) -> None:
-        """Save only the weights (``get_weights()`` order) to an ``.npz`` file."""
-        save_weights(self, filepath, overwrite=overwrite)
-
-    def load_weights(self, filepath) -> None:
-        """Load weights written by :meth:`save_weights` (or by :meth:`save`)."""
-        load_weights(self, filepath)
-
-    def to_json(self, **kwargs) -> str:
-        """The architecture as JSON; ``lstm_np.models.model_from_json`` rebuilds it."""
-        return model_to_json(self)
