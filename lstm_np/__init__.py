@@ -38,9 +38,21 @@ from .layers import (
     TimeDistributed,
 )
 from .models import Input, Model, Sequential, load_model
-from .trace import Trace, trace
+from .tools.trace import Trace, trace
 
 __version__ = "0.1.0"
+
+#: The teaching tools' modules, reachable as ``lstm_np.demo``, ``lstm_np.plot`` ... (they live
+#: in :mod:`lstm_np.tools`; imported on first use: plot needs matplotlib, cli click).
+_TOOLS = ("cli", "demo", "explain", "plot")
+
+
+def __getattr__(name):
+    if name in _TOOLS:
+        import importlib
+
+        return importlib.import_module(f".tools.{name}", __name__)
+    raise AttributeError(f"module 'lstm_np' has no attribute {name!r}")
 __all__ = ["GRU", "LSTM", "Activation", "Bidirectional", "Dense", "Dropout", "Embedding",
            "Flatten", "Input", "InputLayer", "Layer", "Masking", "Model", "Recurrent",
            "RepeatVector", "Sequential", "SimpleRNN", "TimeDistributed", "Trace", "activations",

@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from lstm_np import demo
-from lstm_np.cli import main
-from lstm_np.explain import LAYERS, explain, parse_input_shape
+from lstm_np.tools.cli import main
+from lstm_np.tools.explain import LAYERS, explain, parse_input_shape
 
 try:
     import keras
@@ -71,7 +71,7 @@ def test_demo_without_matplotlib_still_trains_and_says_how_to_get_the_plot(tmp_p
 
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
-    monkeypatch.delitem(sys.modules, "lstm_np.plot", raising=False)
+    monkeypatch.delitem(sys.modules, "lstm_np.tools.plot", raising=False)
     lines = []
     r = demo.run(out=str(tmp_path), epochs=1, progress=False, echo=lines.append)
     assert r["png"] is None and not any(tmp_path.iterdir())

@@ -17,12 +17,12 @@ from interop_helpers import (  # noqa: E402
     seq2seq_with_states,
 )
 
-from lstm_np.interop import cli  # noqa: E402
+from lstm_np.tools import keras_check as cli  # noqa: E402
 
 
 @click.group()
 def lstm_np_cli():
-    """Stand-in for the lstm-np group, registering the commands as lstm_np.cli does."""
+    """Stand-in for the lstm-np group, registering the commands as lstm_np.tools.cli does."""
 
 
 lstm_np_cli.add_command(cli.inspect_command)
@@ -176,7 +176,7 @@ def test_commands_run_as_a_program(saved):
     env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
 
     def program(*args):
-        return subprocess.run([sys.executable, "-m", "lstm_np.interop.cli", *map(str, args)],
+        return subprocess.run([sys.executable, "-m", "lstm_np.tools.keras_check", *map(str, args)],
                               capture_output=True, text=True, env=env, timeout=300)
 
     above = program("verify", path, "--random", 2, "--tol", 0)  # float32 rounding > 0

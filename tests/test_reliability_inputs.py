@@ -286,7 +286,7 @@ TRACE_CASES = [
 def _trace_array_cases():
     import importlib
 
-    tr = importlib.import_module("lstm_np.trace")  # the module (lstm_np.trace is the function)
+    tr = importlib.import_module("lstm_np.tools.trace")
 
     rng = np.random.default_rng(3)
     x = rng.normal(size=(2, 3, 2))
@@ -431,7 +431,7 @@ def test_interop_objects_are_refused_clearly():
     (["demo", "--epochs", "-1"], r"-1 is not in the range"),
 ], ids=lambda v: " ".join(v) if isinstance(v, list) else None)
 def test_cli_bad_input_exits_2_with_a_message(files, args, match):
-    from lstm_np.cli import main
+    from lstm_np.tools.cli import main
 
     res = CliRunner().invoke(main, [a.format(d=files["dir"]) for a in args])
     assert res.exit_code == 2, res.output

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import lstm_np
-from lstm_np.trace import trace_gru_arrays, trace_lstm_arrays, trace_simple_rnn_arrays
+from lstm_np.tools.trace import trace_gru_arrays, trace_lstm_arrays, trace_simple_rnn_arrays
 
 
 def _sigmoid(x):
@@ -193,7 +193,7 @@ def test_trace_lstm_arrays_without_bias_and_states():
 
 
 def test_plot_trace_and_forecast_write_pngs(tmp_path):
-    from lstm_np.plot import plot_forecast, plot_trace
+    from lstm_np.tools.plot import plot_forecast, plot_trace
 
     tr = lstm_np.trace(lstm_np.LSTM(3, seed=0), np.random.default_rng(0).normal(size=(2, 4, 1)))
     fig = plot_trace(tr, sample=1, path=tmp_path / "trace.png")
@@ -213,6 +213,6 @@ def test_plot_trace_and_forecast_write_pngs(tmp_path):
 def test_plot_without_matplotlib_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
-    monkeypatch.delitem(sys.modules, "lstm_np.plot", raising=False)
+    monkeypatch.delitem(sys.modules, "lstm_np.tools.plot", raising=False)
     with pytest.raises(ImportError, match=r"pip install 'lstm_np\[plot\]'"):
-        importlib.import_module("lstm_np.plot")
+        importlib.import_module("lstm_np.tools.plot")

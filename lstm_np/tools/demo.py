@@ -27,10 +27,10 @@ import time
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import datasets
-from .data import MinMaxScaler, create_dataset, train_test_split
-from .layers import LSTM, Dense
-from .models import Sequential
+from .. import datasets
+from ..data import MinMaxScaler, create_dataset, train_test_split
+from ..layers import LSTM, Dense
+from ..models import Sequential
 
 LOOK_BACK = 3
 BATCH_SIZE = 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import click
 
-from . import __version__
+from .. import __version__
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -67,7 +67,7 @@ if __name__ == "__main__":  # pragma: no cover
 
 
 def _register_interop_commands() -> None:
-    from .interop.cli import inspect_command, verify_command
+    from .keras_check import inspect_command, verify_command
 
     main.add_command(inspect_command)
     main.add_command(verify_command)

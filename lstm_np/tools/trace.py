@@ -1,8 +1,8 @@
 """Look inside a recurrent layer: every gate and state at every time step.
 
-``lstm_np.trace(layer, x)`` reruns the layer's forward pass step by step with the NumPy
-cell of :mod:`lstm_np.ops.lstm` (the same function the numpy engine runs) and records
-what a layer call hides:
+``lstm_np.trace(layer, x)`` reruns the layer's forward pass with the NumPy equations of
+:mod:`lstm_np.ops` (the functions the numpy engine runs) and reads back from their per-step
+caches what a layer call hides:
 
     LSTM       z (B, T, 4H)  i, f, c_tilde, o, c, h (B, T, H)      (Olah's i, f, C~, o, C, h)
     GRU        z, r, h_tilde, h (B, T, H)                           (Keras' gate order z, r, h)
@@ -12,9 +12,6 @@ Axis 1 is the *processing order*: with ``go_backwards=True`` position ``k`` hold
 step ``T-1-k``, exactly as the layer's own output sequence (``Trace.input_step`` says
 which input step each position read). Tracing is an inference pass: no dropout, no mask,
 and a stateful layer's stored state is read as the initial state but never changed.
-GRU and SimpleRNN are traced when lstm_np has those layers; their equations (Keras 3's
-``GRUCell.call`` / ``SimpleRNNCell.call``) are in :func:`trace_gru_arrays` and
-:func:`trace_simple_rnn_arrays`.
 
 Keras doc: https://keras.io/api/layers/recurrent_layers/lstm/
 """
@@ -25,9 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import activations, layers
-from .ops.checks import check_forward
-from .ops.lstm import lstm_cell_forward
+from .. import activations, layers, ops
+from ..ops.checks import check_forward
 
 
 @dataclass
@@ -55,26 +51,21 @@ class Trace:
 def trace_lstm_arrays(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None,
                       activation="tanh", recurrent_activation="sigmoid") -> dict:
     """Trace an LSTM given as arrays (Keras layout, gates i, f, c, o); x (B, T, F) in
-    processing order. Returns ``{"z", "i", "f", "c_tilde", "o", "c", "h"}``."""
+    processing order. Returns ``{"z", "i", "f", "c_tilde", "o", "c", "h"}``.
+
+    The pass is :func:`lstm_np.ops.lstm.lstm_forward`; the gates are read back from the
+    pre-activations ``z`` (B, 4H) its per-step caches keep."""
     act, ract = activations.get(activation), activations.get(recurrent_activation)
     x, kernel, recurrent_kernel, bias, (h0, c0), *_ = check_forward(
         "trace_lstm_arrays", 4, x, kernel, recurrent_kernel, bias, [h0, c0],
         lambda H: [(4 * H,)])
-    B, T, _ = x.shape
-    H = recurrent_kernel.shape[0]
-    h = np.zeros((B, H), x.dtype) if h0 is None else h0  # (B, H)
-    c = np.zeros((B, H), x.dtype) if c0 is None else c0  # (B, H)
-    out = {k: np.empty((B, T, 4 * H if k == "z" else H), x.dtype)
-           for k in ("z", "i", "f", "c_tilde", "o", "c", "h")}
-    for t in range(T):
-        h, c, (_, _, _, z, _) = lstm_cell_forward(x[:, t], h, c, kernel, recurrent_kernel,
-                                                  bias, act, ract)
-        z_i, z_f, z_c, z_o = np.split(z, 4, axis=1)  # each (B, H)
-        out["z"][:, t] = z
-        out["i"][:, t], out["f"][:, t] = ract(z_i), ract(z_f)
-        out["c_tilde"][:, t], out["o"][:, t] = act(z_c), ract(z_o)
-        out["c"][:, t], out["h"][:, t] = c, h
-    return out
+    h, _, cache = ops.lstm_forward(x, kernel, recurrent_kernel, bias, h0, c0,
+                                   activation=act, recurrent_activation=ract)
+    z = np.stack([step[3] for step in cache.steps], axis=1)  # (B, T, 4H)
+    z_i, z_f, z_c, z_o = np.split(z, 4, axis=2)  # each (B, T, H)
+    c = np.stack([step[4] for step in cache.steps], axis=1)  # (B, T, H)
+    return {"z": z, "i": ract(z_i), "f": ract(z_f), "c_tilde": act(z_c), "o": ract(z_o),
+            "c": c, "h": h}
 
 
 def trace_gru_arrays(x, kernel, recurrent_kernel, bias=None, h0=None, activation="tanh",
@@ -89,52 +80,31 @@ def trace_gru_arrays(x, kernel, recurrent_kernel, bias=None, h0=None, activation
         h = z * h_prev + (1 - z) * h~
 
     Without it, bias is (3H,) and ``h~ = φ(x_h + (r * h_prev) @ U_h)``.
-    Returns ``{"z", "r", "h_tilde", "h"}``.
+    The pass is :func:`lstm_np.ops.gru.gru_forward`; the gates are read back from the
+    pre-activations its per-step caches keep. Returns ``{"z", "r", "h_tilde", "h"}``.
     """
     act, ract = activations.get(activation), activations.get(recurrent_activation)
     x, kernel, recurrent_kernel, bias, (h0,), *_ = check_forward(
         "trace_gru_arrays", 3, x, kernel, recurrent_kernel, bias, [h0],
         lambda H: [(2, 3 * H)] if reset_after else [(3 * H,)])
-    B, T, _ = x.shape
-    H = recurrent_kernel.shape[0]
-    if bias is None:
-        b_in, b_rec = 0.0, 0.0
-    elif reset_after:
-        b_in, b_rec = bias[0], bias[1]  # (3H,) each
-    else:
-        b_in, b_rec = bias, 0.0
-    h = np.zeros((B, H), x.dtype) if h0 is None else h0  # (B, H)
-    out = {k: np.empty((B, T, H), x.dtype) for k in ("z", "r", "h_tilde", "h")}
-    for t in range(T):
-        x_z, x_r, x_h = np.split(x[:, t] @ kernel + b_in, 3, axis=1)  # (B, H) each
-        if reset_after:
-            u_z, u_r, u_h = np.split(h @ recurrent_kernel + b_rec, 3, axis=1)
-            z, r = ract(x_z + u_z), ract(x_r + u_r)
-            h_tilde = act(x_h + r * u_h)
-        else:
-            u_z, u_r = np.split(h @ recurrent_kernel[:, :2 * H], 2, axis=1)
-            z, r = ract(x_z + u_z), ract(x_r + u_r)
-            h_tilde = act(x_h + (r * h) @ recurrent_kernel[:, 2 * H:])
-        h = z * h + (1 - z) * h_tilde  # (B, H)
-        out["z"][:, t], out["r"][:, t], out["h_tilde"][:, t], out["h"][:, t] = z, r, h_tilde, h
-    return out
+    h, _, cache = ops.gru_forward(x, kernel, recurrent_kernel, bias, h0,
+                                  reset_after=reset_after, activation=act,
+                                  recurrent_activation=ract)
+    a = np.stack([step[2] for step in cache.steps], axis=1)  # (B, T, 3H): a_z, a_r, a_h
+    a_z, a_r, a_h = np.split(a, 3, axis=2)  # each (B, T, H)
+    return {"z": ract(a_z), "r": ract(a_r), "h_tilde": act(a_h), "h": h}
 
 
 def trace_simple_rnn_arrays(x, kernel, recurrent_kernel, bias=None, h0=None,
                             activation="tanh") -> dict:
-    """Trace a SimpleRNN: ``z = x_t @ W + b + h_prev @ U``, ``h = φ(z)``. Returns ``{"z", "h"}``."""
+    """Trace a SimpleRNN: ``z = x_t @ W + b + h_prev @ U``, ``h = φ(z)``
+    (:func:`lstm_np.ops.simple_rnn.simple_rnn_forward`). Returns ``{"z", "h"}``."""
     act = activations.get(activation)
     x, kernel, recurrent_kernel, bias, (h0,), *_ = check_forward(
         "trace_simple_rnn_arrays", 1, x, kernel, recurrent_kernel, bias, [h0], lambda H: [(H,)])
-    B, T, _ = x.shape
-    H = recurrent_kernel.shape[0]
-    h = np.zeros((B, H), x.dtype) if h0 is None else h0  # (B, H)
-    out = {k: np.empty((B, T, H), x.dtype) for k in ("z", "h")}
-    for t in range(T):
-        z = x[:, t] @ kernel + (0.0 if bias is None else bias) + h @ recurrent_kernel  # (B, H)
-        h = act(z)
-        out["z"][:, t], out["h"][:, t] = z, h
-    return out
+    h, _, cache = ops.simple_rnn_forward(x, kernel, recurrent_kernel, bias, h0, activation=act)
+    z = np.stack([step[2] for step in cache.steps], axis=1)  # (B, T, H)
+    return {"z": z, "h": h}
 
 
 def _lstm(layer, x, states):
@@ -158,10 +128,8 @@ def _simple_rnn(layer, x, states):
     return trace_simple_rnn_arrays(x, w[0], w[1], bias, states[0], activation=layer.activation)
 
 
-#: The layers that can be traced; GRU and SimpleRNN join when lstm_np has them.
-TRACERS = {getattr(layers, name): fn
-           for name, fn in (("LSTM", _lstm), ("GRU", _gru), ("SimpleRNN", _simple_rnn))
-           if hasattr(layers, name)}
+#: The layers that can be traced.
+TRACERS = {layers.LSTM: _lstm, layers.GRU: _gru, layers.SimpleRNN: _simple_rnn}
 TRACEABLE = tuple(TRACERS)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ast
 
-from . import layers
+from .. import layers
 
 #: Symbols of the weights in the equations (docs/lstm_internals.md).
 SYMBOLS = {"kernel": "W", "recurrent_kernel": "U", "bias": "b"}

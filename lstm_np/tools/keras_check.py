@@ -8,7 +8,7 @@
   (``max|lstm_np - keras| / max|keras|``). Exit status 0 when every row is within ``--tol``
   (absolute), 1 when one is not, 2 when it could not run (no Keras, bad file, bad input).
 
-These are click commands; ``lstm_np.cli`` registers them on the ``lstm-np`` group.
+These are click commands; ``lstm_np.tools.cli`` registers them on the ``lstm-np`` group.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import warnings
 import click
 import numpy as np
 
-from .keras_files import load_keras
+from ..interop.keras_files import load_keras
 
 
 def _fail(message: str, code: int = 2):
@@ -37,7 +37,7 @@ def _load(path, engine=None):
 
 def _weight_entries(model, prefix: str = "") -> list[tuple[str, tuple]]:
     """``(path/name, shape)`` per weight array, in Keras order."""
-    from .keras_weights import children, is_model
+    from ..interop.keras_weights import children, is_model
 
     entries = []
     for layer in children(model):
@@ -258,7 +258,7 @@ def verify_command(path, input_path, n_random, timesteps, tol, seed, engine):
 
 @click.group(name="lstm-np-interop")
 def interop_cli():
-    """The interop commands on their own: python -m lstm_np.interop.cli inspect|verify ..."""
+    """The interop commands on their own: python -m lstm_np.tools.keras_check inspect|verify ..."""
 
 
 interop_cli.add_command(inspect_command)
