@@ -91,7 +91,8 @@ def check_backward(name, cache, d_outputs, d_states):
     """Validate and cast the output and final-state gradients of a backward recurrence
     against the forward pass that made ``cache``. Returns ``(d_outputs, d_states)``."""
     if cache is None:
-        raise ValueError(f"{name}: the cache is None; run the forward pass with keep=True.")
+        raise ValueError(f"{name}: the cache is None; pass the cache the forward pass returned "
+                         "(lstm_np.kernels' forward keeps one only with keep=True).")
     B, T, _ = cache.x.shape
     H = cache.recurrent_kernel.shape[0]
     dtype = cache.x.dtype
