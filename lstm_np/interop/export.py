@@ -28,7 +28,9 @@ import tempfile
 import warnings
 import zipfile
 
+from ..layers.symbolic import SymbolicTensor
 from . import keras_optimizer, keras_weights
+from .keras_files import require_h5py
 from .keras_weights import children, is_model, keras_class
 
 #: The Keras 3 config keys of each class that lstm_np layers also carry (anything else in
@@ -125,8 +127,6 @@ def _sequential_config(model) -> dict:
 
 
 def _functional_config(model) -> dict:
-    from ..layers.symbolic import SymbolicTensor
-
     calls: dict[int, list] = {}  # id(layer) -> its nodes in this model, in call order
     for node in model._nodes:
         calls.setdefault(id(node.layer), []).append(node)
@@ -231,8 +231,6 @@ def _compile_state(model):
 
 
 def _write_zip(model, config: dict, path: str, compiled=None) -> None:
-    from .keras_files import require_h5py
-
     h5py = require_h5py()
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as h5:

@@ -16,6 +16,9 @@ from __future__ import annotations
 import inspect
 import warnings
 
+from .. import layers
+from ..models import Input, Model, Sequential
+
 #: Keras layer classes with an lstm_np twin of the same name in lstm_np.layers.
 _LAYER_CLASSES = ("LSTM", "GRU", "SimpleRNN", "Bidirectional", "TimeDistributed", "Dense",
                   "Embedding", "RepeatVector", "Dropout", "Activation", "Masking", "Flatten",
@@ -25,8 +28,6 @@ _MODEL_CLASSES = ("Sequential", "Functional", "Model")
 
 def supported_classes() -> list[str]:
     """The Keras classes this lstm_np installation can load (those it implements)."""
-    from .. import layers
-
     found = [n for n in _LAYER_CLASSES if hasattr(layers, n)]
     return sorted(found) + ["InputLayer", *_MODEL_CLASSES]
 
@@ -113,8 +114,6 @@ def _entry(entry: dict) -> tuple[str, dict]:
 
 def build(entry: dict, legacy: bool = False, where: str = "model"):
     """Build the lstm_np layer/model for one Keras config entry (weights not set)."""
-    from .. import layers
-
     class_name, config = _entry(entry)
     name = config.get("name", class_name)
     here = f"{where}/{name}" if where else name
@@ -145,8 +144,6 @@ def _built(layer, entry: dict):
 
 
 def _input(config: dict, legacy: bool, where: str):
-    from ..models import Input
-
     shape = config.get("batch_shape") or config.get("batch_input_shape")
     dtype = config.get("dtype")
     if isinstance(dtype, dict):
@@ -157,8 +154,6 @@ def _input(config: dict, legacy: bool, where: str):
 
 
 def _build_sequential(config: dict, legacy: bool, where: str):
-    from ..models import Sequential
-
     items = []
     for entry in config.get("layers", []):
         class_name, cfg = _entry(entry)
@@ -169,8 +164,6 @@ def _build_sequential(config: dict, legacy: bool, where: str):
     shape = config.get("build_input_shape")
     if shape is not None and not any(_entry(e)[0] == "InputLayer" for e in config["layers"]) \
             and not _has_declared_shape(items):
-        from ..models import Input
-
         # A Sequential Keras built by calling it (no Input): replay that build.
         items.insert(0, Input(batch_shape=tuple(shape)))
     return Sequential(items, name=config.get("name"))
@@ -286,8 +279,6 @@ def _collect_refs(obj, found: list) -> None:
 
 def build_functional(config: dict, legacy: bool, where: str):
     """Replay a Keras functional graph with lstm_np layers on lstm_np symbolic tensors."""
-    from ..models import Model
-
     created: dict = {}       # layer name -> lstm_np layer, model or Input tensor
     outputs: dict = {}       # layer name -> [outputs of call 0, call 1, ...]
     pending: dict = {}       # layer name -> node data not yet replayed

@@ -23,6 +23,8 @@ import os
 import zipfile
 import zlib
 
+from ..config import resolve_engine
+from ..layers import Recurrent
 from . import keras_arch, keras_optimizer, keras_weights
 
 ZIP_MAGIC = b"PK\x03\x04"
@@ -119,9 +121,6 @@ def read_keras_zip(path) -> tuple[dict, object]:
 
 def set_engine(obj, engine) -> None:
     """Run every recurrent layer inside ``obj`` on ``engine`` ("numba" or "numpy")."""
-    from ..config import resolve_engine
-    from ..layers import Recurrent
-
     if engine is None:
         return
     engine = resolve_engine(engine)

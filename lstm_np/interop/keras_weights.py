@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..layers import Recurrent
 from ..layers.base import _snake
 
 
@@ -58,8 +59,6 @@ def named_children(model) -> list[tuple[str, object]]:
 
 
 def _is_recurrent(layer) -> bool:
-    from ..layers import Recurrent
-
     return isinstance(layer, Recurrent)
 
 

@@ -41,6 +41,9 @@ import warnings
 
 import numpy as np
 
+from ..layers import GRU, LSTM, Bidirectional, SimpleRNN
+from ..models import Input, Sequential
+
 __all__ = ["from_torch"]
 
 
@@ -75,17 +78,11 @@ def _layer_weights(module, kind: str, layer: int, suffix: str, u: int) -> list[n
 
 
 def _make_layer(kind: str, module, dtype: str, engine):
-    from ..layers import LSTM
-
     common = dict(return_sequences=True, use_bias=bool(module.bias), dtype=dtype, engine=engine)
     if kind == "LSTM":
         return LSTM(module.hidden_size, unit_forget_bias=False, **common)
     if kind == "GRU":
-        from ..layers import GRU
-
         return GRU(module.hidden_size, reset_after=True, **common)
-    from ..layers import SimpleRNN
-
     return SimpleRNN(module.hidden_size, activation=module.nonlinearity, **common)
 
 
@@ -163,8 +160,6 @@ def from_torch(module, dtype: str | None = None, engine: str | None = None):
             layer.set_weights(_layer_weights(module, kind, k, "", u))
             layers.append(layer)
             continue
-        from ..layers import Bidirectional
-
         # Keras' Bidirectional makes its backward copy itself (go_backwards=True, flipped back
         # before the concat); its weights are the forward layer's then the backward layer's.
         wrapper = Bidirectional(_make_layer(kind, module, dtype, engine), merge_mode="concat")
@@ -174,7 +169,5 @@ def from_torch(module, dtype: str | None = None, engine: str | None = None):
         layers.append(wrapper)
     if len(layers) == 1:
         return layers[0]
-    from ..models import Input, Sequential
-
     # Any number of timesteps, as torch accepts (the batch-first input of every lstm_np model).
     return Sequential([Input(batch_shape=(None, None, module.input_size), dtype=dtype), *layers])

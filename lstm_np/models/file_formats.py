@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..layers.serialization import layer_from_config, layer_to_config
+from .summary import summary
 
 #: The ``format``/``version`` tags of lstm_np's own files and JSON.
 NATIVE_FORMAT = "lstm_np"
@@ -132,8 +133,6 @@ class FileMethods:
 
     def summary(self, line_length=80, positions=None, print_fn=None, **kwargs) -> None:
         """Print the layers, their output shapes and parameter counts, as Keras."""
-        from .summary import summary
-
         summary(self, line_length=line_length, print_fn=print_fn)
 
     def save(self, filepath, overwrite=True, **kwargs) -> None:

@@ -19,7 +19,7 @@ import numpy as np
 from ..layers.base import Layer, _unique_name
 from ..layers.core import InputLayer
 from ..layers.serialization import register
-from ..layers.symbolic import SymbolicTensor, flatten_symbolic, substitute
+from ..layers.symbolic import Input, SymbolicTensor, flatten_symbolic, substitute
 from .file_formats import FileMethods
 from .graph import graph_config, graph_from_config, map_graph
 from .training import Trainer
@@ -165,8 +165,6 @@ class Model(Trainer, FileMethods, Layer):
         if x_shape is None:
             raise ValueError(f"{self.name} is a subclassed model: it is built by its first "
                              "call on data (fit, predict or model(x)).")
-        from ..layers.symbolic import Input
-
         inp = Input(batch_shape=(None, *tuple(x_shape)[1:]))
         self._init_graph(inp, type(self).call(self, inp))
         self._resolved = False

@@ -20,6 +20,9 @@ import click
 import numpy as np
 
 from ..interop.keras_files import load_keras
+from ..interop.keras_weights import children, is_model
+from ..layers import Embedding
+from ..models import Model
 
 
 def _fail(message: str, code: int = 2):
@@ -37,8 +40,6 @@ def _load(path, engine=None):
 
 def _weight_entries(model, prefix: str = "") -> list[tuple[str, tuple]]:
     """``(path/name, shape)`` per weight array, in Keras order."""
-    from ..interop.keras_weights import children, is_model
-
     entries = []
     for layer in children(model):
         if is_model(layer):
@@ -85,8 +86,6 @@ def _inputs_from_file(path: str) -> list[np.ndarray]:
 
 def _vocabulary(model) -> int:
     """The smallest Embedding input_dim, so random token ids stay in range."""
-    from ..layers import Embedding
-
     sizes = [layer.input_dim for layer in _all_layers(model) if isinstance(layer, Embedding)]
     return min(sizes) if sizes else 10
 
@@ -157,8 +156,6 @@ def compare(k_model, np_model, xs, keras, prefix: str = ""):
     """Rows ``(label, class, shape, max_abs, max_rel)`` for every layer output we can probe
     (the layers of nested models too, fed the same inputs on both sides, labelled
     ``outer/inner``), then the model outputs."""
-    import lstm_np
-
     single = len(xs) == 1
     xs_in = xs[0] if single else xs
 
@@ -179,7 +176,7 @@ def compare(k_model, np_model, xs, keras, prefix: str = ""):
     rows = []
     try:
         k_values = _as_list(keras.Model(one(k_model.inputs), [w[2] for w in wanted])(xs_in))
-        n_values = _as_list(lstm_np.Model(one(np_model.inputs),
+        n_values = _as_list(Model(one(np_model.inputs),
                                           [w[3] for w in wanted] + feeders)(xs_in))
     except Exception:  # noqa: BLE001 - per-layer probing is best effort; outputs still compared
         wanted, nested = [], []
