@@ -1,10 +1,7 @@
 """Argument checks for the functional recurrences (``lstm_forward``, ``gru_forward``,
-``simple_rnn_forward`` and their backward passes), run before either engine.
-
-The compiled kernels trust their arguments: a recurrent kernel of the wrong width or an
-initial state of the wrong batch would be read out of range (a silent wrong result), and
-mixed float32/float64 arrays would stop Numba with a typing error. So every array is checked
-here, once per call (shape comparisons and, only where the dtype differs, a cast):
+``simple_rnn_forward`` and their backward passes): the functions of :mod:`lstm_np.ops` run
+them, and so do the Numba engine's (:mod:`lstm_np.kernels.api`), which read their arrays
+without bounds checks. Every array is checked once per call:
 
 * the computation dtype is the kernel's (float32 or float64); ``x``, states, masks and
   gradients are cast to it, integers included (as Keras casts inputs); strings, objects and
