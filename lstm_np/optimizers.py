@@ -120,7 +120,10 @@ class Optimizer:
         self._update(grads, weights, lr)
         self.iterations += 1
 
-    apply_gradients = None  # set below: Keras' apply_gradients(zip(grads, vars))
+    def apply_gradients(self, grads_and_vars) -> None:
+        """Keras' spelling of :meth:`apply`: ``apply_gradients(zip(grads, weights))``."""
+        pairs = list(grads_and_vars)
+        self.apply([g for g, _ in pairs], [v for _, v in pairs])
 
     def _update(self, grads, weights, lr):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -137,17 +140,16 @@ class Optimizer:
         return {"iterations": self.iterations,
                 "slots": {k: [a.copy() for a in v] for k, v in self.slots.items()}}
 
-    def set_state(self, state) -> None:
+    def set_state(self, state, weights=None) -> None:
+        """Put back what :meth:`get_state` returned. With ``weights`` (the arrays the slots
+        belong to, in order) the next step keeps the slots, which fit those weights."""
         self.iterations = int(state["iterations"])
         self.slots = {k: [np.array(a) for a in v] for k, v in state["slots"].items()}
+        if weights is not None:
+            self._signature = [w.shape for w in weights]
+            self._shapes_changed = False
 
 
-def _apply_gradients(self, grads_and_vars):
-    pairs = list(grads_and_vars)
-    self.apply([g for g, _ in pairs], [v for _, v in pairs])
-
-
-Optimizer.apply_gradients = _apply_gradients
 
 
 class SGD(Optimizer):

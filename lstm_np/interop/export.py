@@ -118,7 +118,7 @@ def _input_entry(tensor) -> dict:
 
 def _sequential_config(model) -> dict:
     if not model.built:
-        model._ensure_built()  # raises, with the fix, when the input shape is unknown
+        model.ensure_built()  # raises, with the fix, when the input shape is unknown
     layers = [_input_entry(model.inputs[0])] if model.inputs else []
     layers += [layer_config(layer) for layer in model.layers]
     return {"module": "keras", "class_name": "Sequential", "registered_name": None,
@@ -128,7 +128,7 @@ def _sequential_config(model) -> dict:
 
 def _functional_config(model) -> dict:
     calls: dict[int, list] = {}  # id(layer) -> its nodes in this model, in call order
-    for node in model._nodes:
+    for node in model.nodes:
         calls.setdefault(id(node.layer), []).append(node)
 
     def history(tensor):

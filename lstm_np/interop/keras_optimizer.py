@@ -68,8 +68,8 @@ def why_not_exportable(model) -> str | None:
     if opt.decay:
         return (f"its optimizer uses Keras 2's time-based decay={opt.decay}, which Keras 3 "
                 "ignores")
-    if keras_loss(model._compile_spec[0]) is None:
-        return f"its loss {model._compile_spec[0]!r} has no Keras 3 name"
+    if keras_loss(model.compile_spec[0]) is None:
+        return f"its loss {model.compile_spec[0]!r} has no Keras 3 name"
     return None
 
 
@@ -99,7 +99,7 @@ def keras_loss(loss):
 def compile_config(model) -> dict:
     """``config.json``'s ``compile_config`` for a compiled lstm_np model."""
     opt = model.optimizer
-    loss, metrics, loss_weights = model._compile_spec
+    loss, metrics, loss_weights = model.compile_spec
     config = {k: v for k, v in opt.get_config().items() if k != "decay"}
     config["learning_rate"] = float(np.float32(opt.learning_rate))
     config.update(use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None,
@@ -240,7 +240,4 @@ def set_state_from_keras(model, arrays, path) -> None:
                                      f"its weight has {w.shape}.")
                 slots.setdefault(key, []).append(a.astype(w.dtype))
                 k += 1
-    opt.set_state({"iterations": int(arrays[0]), "slots": slots})
-    # The slots fit the weights already: keep them on the first step (see Optimizer._slot).
-    opt._signature = [w.shape for w in weights]
-    opt._shapes_changed = False
+    opt.set_state({"iterations": int(arrays[0]), "slots": slots}, weights=weights)

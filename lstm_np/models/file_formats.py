@@ -109,7 +109,7 @@ def load_model(filepath, compile=True):
 
 def model_to_json(model) -> str:
     """The architecture alone, as JSON (Keras 2's ``model.to_json()``)."""
-    model._ensure_built()
+    model.ensure_built()
     return json.dumps({"format": NATIVE_FORMAT, "version": NATIVE_VERSION,
                        "model": layer_to_config(model)})
 

@@ -88,7 +88,7 @@ class Model(Trainer, FileMethods, Layer):
         outputs = output if outputs is None else outputs
         if inputs is None and outputs is None and type(self).call is not Model.call:
             # A subclassed model (layers in __init__, call(x) written by the user): its
-            # graph is traced from call() on the first data (see _ensure_built).
+            # graph is traced from call() on the first data (see ensure_built).
             self._layers, self._nodes, self._inputs, self._outputs = [], [], [], []
             self._shared, self._single_input, self._single_output = set(), True, True
             self._last_out_masks = [None]
@@ -159,7 +159,7 @@ class Model(Trainer, FileMethods, Layer):
         self._last_out_masks = [None] * len(self._outputs)
         self.built = True
 
-    def _ensure_built(self, x_shape=None):
+    def ensure_built(self, x_shape=None):
         if self.built:
             return
         if x_shape is None:
@@ -174,6 +174,12 @@ class Model(Trainer, FileMethods, Layer):
         if getattr(self, "_subclassed", False):  # Keras lists only the user's layers
             return [la for la in self._layers if not isinstance(la, InputLayer)]
         return list(self._layers)
+
+    @property
+    def nodes(self) -> list:
+        """The layer calls of the graph (:class:`lstm_np.layers.symbolic.Node`), in the
+        order they run; the model's inputs are not among them."""
+        return list(self._nodes)
 
     @property
     def inputs(self):

@@ -60,7 +60,7 @@ def map_graph(inputs, outputs) -> list:
 def graph_config(model) -> dict:
     """A functional model as JSON-able data: its layers' configs, its nodes (which layer is
     called on which tensors: ``{"__tensor__": [node, output index]}``), inputs, outputs."""
-    nodes = [t.node for t in model._inputs] + list(model._nodes)
+    nodes = [t.node for t in model._inputs] + model.nodes
     node_index = {id(n): i for i, n in enumerate(nodes)}
     layer_index = {id(la): i for i, la in enumerate(model._layers)}
 

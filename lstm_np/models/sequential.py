@@ -86,7 +86,7 @@ class Sequential(Model):
         self._init_graph(inp, x)
         self._resolved = False  # losses/metrics follow the (new) outputs
 
-    def _ensure_built(self, x_shape=None):
+    def ensure_built(self, x_shape=None):
         if self.built:
             return
         shape = self._known_input_shape()
@@ -106,7 +106,7 @@ class Sequential(Model):
 
     def get_config(self) -> dict:
         """The stack: every layer's config, and the input shape when one was given."""
-        self._ensure_built()
+        self.ensure_built()
         inp = self._input_tensor
         return {"name": self.name, "trainable": self.trainable,
                 "input_shape": None if inp is None else list(inp.shape),
@@ -132,12 +132,12 @@ class Sequential(Model):
     def call(self, x, mask=None, training=False):
         import numpy as np
 
-        self._ensure_built(np.shape(x))
+        self.ensure_built(np.shape(x))
         return super().call(x, mask=mask, training=training)
 
     def __call__(self, x, *args, **kwargs):
         if isinstance(x, SymbolicTensor):
-            self._ensure_built(x.shape)
+            self.ensure_built(x.shape)
         return super().__call__(x, *args, **kwargs)
 
     def predict_classes(self, x, batch_size=None, verbose=0):

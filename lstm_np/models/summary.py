@@ -11,11 +11,11 @@ def _shape_text(shape):
 
 def summary_lines(model, line_length=80) -> list[str]:
     """The lines ``summary()`` prints: one row per layer, then the parameter totals."""
-    model._ensure_built()
+    model.ensure_built()
     widths = (int(line_length * 0.45), int(line_length * 0.33))
     rows = []
     outputs = {}
-    for node in model._nodes:
+    for node in model.nodes:
         shapes = [t.shape for t in node.outputs]
         outputs.setdefault(id(node.layer), shapes[0] if len(shapes) == 1 else shapes)
     for layer in model.layers:

@@ -132,8 +132,15 @@ class Trainer(DataChecks):
         if not self._resolved:
             self._resolve_compile()
 
-    def _ensure_built(self, x_shape=None):
-        """Sequential builds itself here from the first data; a functional model is built."""
+    def ensure_built(self, x_shape=None):
+        """Build the model if it is not built yet (a Sequential from its first layer's input
+        shape, or from ``x_shape``, the shape of the first data); a functional model is
+        built already."""
+
+    @property
+    def compile_spec(self) -> tuple:
+        """``(loss, metrics, loss_weights)`` as given to :meth:`compile`."""
+        return self._compile_spec
 
     # ------------------------------------------------------------------ steps
     def _loss_and_grads(self, ys, outs, masks, sw=None):
@@ -204,7 +211,7 @@ class Trainer(DataChecks):
         if kwargs:
             raise TypeError(f"fit() got unexpected argument(s) {', '.join(sorted(kwargs))}.")
         if x is not None:
-            self._ensure_built(np.shape(_as_list(x)[0]))
+            self.ensure_built(np.shape(_as_list(x)[0]))
         self._require_compiled("training it (fit)")
         if not isinstance(validation_split, (int, float, np.number)) \
                 or not 0.0 <= validation_split < 1.0:
@@ -300,7 +307,7 @@ class Trainer(DataChecks):
                  steps=None, callbacks=None, return_dict=False, _prefix=""):
         """Mean loss (and metrics) over ``x``; states carry on, nothing is reset."""
         if x is not None:
-            self._ensure_built(np.shape(_as_list(x)[0]))
+            self.ensure_built(np.shape(_as_list(x)[0]))
         self._require_compiled("evaluating it")
         xs = self._inputs_of(x)
         n = xs[0].shape[0]
@@ -321,7 +328,7 @@ class Trainer(DataChecks):
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Outputs for every sample, in batches; stateful layers carry their states on."""
         if x is not None:
-            self._ensure_built(np.shape(_as_list(x)[0]))
+            self.ensure_built(np.shape(_as_list(x)[0]))
         xs = self._inputs_of(x)
         n = xs[0].shape[0]
         batch_size = self._batch_size(batch_size, n, "predict")
@@ -335,14 +342,14 @@ class Trainer(DataChecks):
 
     def predict_on_batch(self, x):
         if x is not None:
-            self._ensure_built(np.shape(_as_list(x)[0]))
+            self.ensure_built(np.shape(_as_list(x)[0]))
         xs = self._inputs_of(x)
         outs, _ = self._run(xs, None, training=False)
         return outs[0] if len(outs) == 1 else outs
 
     def _on_batch(self, x, y, train, return_dict, sample_weight=None, class_weight=None):
         if x is not None:
-            self._ensure_built(np.shape(_as_list(x)[0]))
+            self.ensure_built(np.shape(_as_list(x)[0]))
         self._require_compiled("train_on_batch" if train else "test_on_batch")
         xs = self._inputs_of(x)
         ys = self._targets_of(y, xs[0].shape[0])

@@ -84,7 +84,7 @@ def _check_overwrite(filepath, overwrite):
 
 def save_weights(model, filepath, overwrite=True) -> None:
     filepath = _check_overwrite(filepath, overwrite)
-    model._ensure_built()
+    model.ensure_built()
     arrays = {f"weight/{i}": w for i, w in enumerate(model.get_weights())}
     config = {"format": FORMAT, "version": VERSION, "weights_only": True}
     arrays["__config__"] = np.frombuffer(json.dumps(config).encode(), dtype=np.uint8)
@@ -93,7 +93,7 @@ def save_weights(model, filepath, overwrite=True) -> None:
 
 def load_weights(model, filepath) -> None:
     data, _ = _read(os.fspath(filepath))
-    model._ensure_built()
+    model.ensure_built()
     n = len(model.get_weights())
     stored = sum(1 for k in data if k.startswith("weight/"))
     if stored != n:
@@ -111,7 +111,7 @@ def save_model(model, filepath, overwrite=True) -> None:
         for i, s in enumerate(layer.states or []):
             arrays[f"state/{k}/{i}"] = s
     if model.compiled:
-        loss, metrics, loss_weights = model._compile_spec
+        loss, metrics, loss_weights = model.compile_spec
         opt = model.optimizer
         state = opt.get_state()
         config["compile"] = {
@@ -167,7 +167,7 @@ def load_model(filepath, compile=True):
         raise ValueError(f"{filepath} holds only weights (save_weights): build the model and "
                          "call model.load_weights(path).")
     model = layer_from_config(config["model"])
-    model._ensure_built()
+    model.ensure_built()
     n = len(model.get_weights())
     model.set_weights([data[f"weight/{i}"] for i in range(n)])
     for k, layer in enumerate(model.stateful_layers()):

@@ -120,7 +120,7 @@ def _probes(np_model):
     """``(label, layer, call, output index, symbolic tensor, node)`` per layer output."""
     calls: dict[int, int] = {}
     rows = []
-    for node in np_model._nodes:
+    for node in np_model.nodes:
         k = calls[id(node.layer)] = calls.get(id(node.layer), -1) + 1
         for i, tensor in enumerate(node.outputs):
             label = node.layer.name + (f"#{k}" if k else "") + \
