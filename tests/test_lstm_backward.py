@@ -3,11 +3,12 @@
 Autograd: the loss is ``sum(output * dy)`` (plus ``dh``/``dc`` on the returned states
 with ``return_state``); Keras' torch autograd gives dx, d(every weight) and d(initial
 states); ours gives ``layer.backward(dy)``, ``layer.grads`` and ``layer.state_grads``.
-Tolerances are relative to the largest gradient of each array: float32 2e-4, float64
-1e-7. The float64 oracle keeps Keras' float64 matmuls in float64 (``keras_oracle`` module
-doc: stock Keras on torch runs the masked / dropout loop's matmuls in float32 and is only
-~1e-7 accurate there; :func:`test_stock_keras_masked_float64_gradients_are_looser` shows
-that and checks stock Keras at the looser 1e-5 it can meet).
+Tolerances (``keras_oracle.TOL``) are relative to the largest gradient of each array:
+float32 2e-4, float64 1e-9. The float64 oracle keeps Keras' float64 matmuls in float64
+(``keras_oracle`` module doc: stock Keras on torch runs the masked / dropout loop's
+matmuls in float32 and is only ~1e-7 accurate there;
+:func:`test_stock_keras_masked_float64_gradients_are_looser` shows that and checks stock
+Keras at the looser 1e-5 it can meet).
 
 Finite differences: central differences in float64 of the same loss through the
 functional core (masks and dropout masks fixed), for x, every weight and both initial

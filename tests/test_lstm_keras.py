@@ -5,7 +5,7 @@ Keras 3 has, use_bias, unit_forget_bias, return_sequences, return_state, go_back
 zero_output_for_mask, stateful, dropout/recurrent_dropout), shapes, initial states and
 masks (including fully masked rows); both engines and both dtypes run against one Keras
 layer holding the same random non-zero weights (:mod:`keras_oracle`).
-Tolerances: float32 1e-4, float64 1e-6 (relative; see ``keras_oracle.assert_close``).
+Tolerances: ``keras_oracle.TOL`` (the oracle's one table; see ``keras_oracle.assert_close``).
 
 Keras doc: https://keras.io/api/layers/recurrent_layers/lstm/
 """
@@ -139,7 +139,7 @@ def test_keras_default_initialised_weights_give_keras_outputs(dtype):
         layer = lstm_np.LSTM(4, return_sequences=True, dtype=dtype, engine=engine)
         layer.build(x.shape)
         layer.set_weights(weights)
-        assert_close(layer(x), expected, 1e-6 if dtype == "float64" else 1e-4, engine)
+        assert_close(layer(x), expected, dtype, engine)
 
 
 def _floatx(dtype):

@@ -19,7 +19,7 @@ import keras
 import numba
 import numpy as np
 import pytest
-from rnn_oracle import build_pair, run_and_compare
+from keras_oracle import build_pair, run_and_compare
 
 import lstm_np
 
