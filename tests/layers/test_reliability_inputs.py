@@ -7,8 +7,8 @@ expected. Never a Numba typing error, a segfault or a silent wrong result.
 
 The inputs Keras *accepts* (an empty batch, zero features, NaN, integer arrays) are checked
 against Keras' documented result in :func:`test_edge_inputs_keras_accepts`.
-Messages of the recurrent layers that tests/test_lstm_errors.py and
-tests/test_gru_family_errors.py already pin are run here across GRU/SimpleRNN and both
+Messages of the recurrent layers that tests/layers/test_lstm_errors.py and
+tests/layers/test_gru_family_errors.py already pin are run here across GRU/SimpleRNN and both
 engines, not repeated one by one.
 """
 
@@ -446,7 +446,7 @@ def test_edge_inputs_keras_accepts(cls, engine):
     """What Keras 3 (torch) returns, measured: an empty batch gives (0, units) and its
     backward (0, T, F); 0 features give the recurrence on the states alone; integers are
     cast to the layer's dtype; NaN propagates to every later step (Keras the same:
-    tests/test_lstm_errors.py compares it number by number for the LSTM)."""
+    tests/layers/test_lstm_errors.py compares it number by number for the LSTM)."""
     layer = rnn(cls, engine)
     y = layer(np.ones((0, 3, 2)), training=True)
     assert y.shape == (0, 3) and layer.backward(np.ones((0, 3))).shape == (0, 3, 2)

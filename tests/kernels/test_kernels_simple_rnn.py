@@ -12,18 +12,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lstm_np import config
 from lstm_np.ops.simple_rnn import simple_rnn_backward, simple_rnn_forward
 
 TOL = {("float64", True): 1e-12, ("float64", False): 1e-12,
        ("float32", False): 5e-6, ("float32", True): 1e-5}
 NAMES = ["outputs", "h_T", "dx", "dW", "dU", "db", "dh0"]
-
-
-@pytest.fixture(params=[False, True], ids=["exact", "fast"])
-def fast(request, monkeypatch):
-    monkeypatch.setattr(config, "FAST_MATH", request.param)
-    return request.param
 
 
 def _run(engine, dt, B, T, F, H, mask, drop, zero_out, activation="tanh", keep=True, seed=0):

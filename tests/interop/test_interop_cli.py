@@ -172,7 +172,7 @@ def test_commands_run_as_a_program(saved):
     import sys
 
     _, path = saved(bidirectional_gru)
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
 
     def program(*args):

@@ -3,7 +3,7 @@
 
 Tolerances (relative to the largest magnitude) as for the LSTM kernels: float64 1e-12;
 float32 exact path (``LSTM_NP_FAST_MATH=0``) 1e-6; float32 fast path 1e-5 (vectorised
-tanh/sigmoid within 3.9e-7/2.3e-7, see ``tests/test_kernels_lstm.py``).
+tanh/sigmoid within 3.9e-7/2.3e-7, see ``tests/kernels/test_kernels_lstm.py``).
 """
 
 from __future__ import annotations
@@ -11,30 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lstm_np import config
-from lstm_np.kernels import threads
 from lstm_np.ops.gru import gru_backward, gru_forward
 
 TOL = {("float64", True): 1e-12, ("float64", False): 1e-12,
        ("float32", False): 1e-6, ("float32", True): 1e-5}
 NAMES = ["outputs", "h_T", "dx", "dW", "dU", "db", "dh0"]
-
-
-@pytest.fixture(params=[False, True], ids=["exact", "fast"])
-def fast(request, monkeypatch):
-    monkeypatch.setattr(config, "FAST_MATH", request.param)
-    return request.param
-
-
-@pytest.fixture(params=["one_chunk", "chunks"])
-def chunking(request, monkeypatch):
-    if request.param == "chunks":
-        if threads._OPENBLAS is None:
-            pytest.skip("SciPy's OpenBLAS not found: the kernels stay serial")
-        monkeypatch.setattr(threads, "MIN_PARALLEL_WORK", 0)
-        monkeypatch.setattr(threads, "MIN_ROWS", 2)
-        monkeypatch.setattr(threads.numba, "get_num_threads", lambda: 3)
-    return request.param
 
 
 def _run(engine, dt, B, T, F, H, reset_after, mask, drop, zero_out, keep=True, seed=0):

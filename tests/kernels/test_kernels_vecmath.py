@@ -2,7 +2,7 @@
 (lstm_np/kernels/vecmath.py) against float64 and against each other.
 
 Bounds: tanh 2.9e-7, sigmoid 1.8e-7 absolute (the scalar functions of fastmath.py:
-3.9e-7 and 2.3e-7, tests/test_kernels_lstm.py::test_fast_math_error), over every tail
+3.9e-7 and 2.3e-7, tests/kernels/test_kernels_lstm.py::test_fast_math_error), over every tail
 length (masked lanes) and in place or not.
 """
 

@@ -2,8 +2,8 @@
 finite outputs and gradients equal to Keras' (torch backend), with no overflow warning, in
 float32 and float64, for LSTM, GRU and SimpleRNN on both engines.
 
-tests/test_lstm_errors.py already checks that the LSTM stays finite and silent at 1e30
-(without Keras) and tests/test_activations.py each activation alone; this file compares the
+tests/layers/test_lstm_errors.py already checks that the LSTM stays finite and silent at 1e30
+(without Keras) and tests/ops/test_activations.py each activation alone; this file compares the
 whole recurrent layers, forward and backward, with Keras.
 
 About half of the timesteps are huge (random sign), the others ordinary N(0, 1) values, so

@@ -1,17 +1,16 @@
 """The GRU's wide kernels (lstm_np/kernels/gru_wide.py: reset_after, 16+ rows, no mask, no
 dropout) against the NumPy engine: forward, BPTT, padding, chunks, every activation mode.
 
-Tolerances as tests/test_kernels_lstm.py (relative to the largest magnitude): float64
+Tolerances as tests/kernels/test_kernels_lstm.py (relative to the largest magnitude): float64
 1e-12, float32 exact 1e-6, fast 1e-5. Each case asserts that the wide kernel ran; the
-Keras cross-check is tests/test_gru_keras.py::test_batches_of_16_rows_and_more_match_keras.
+Keras cross-check is tests/layers/test_gru_keras.py::test_batches_of_16_rows_and_more_match_keras.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_kernels_lstm import TOL, math_mode  # noqa: F401
-from test_kernels_lstm_wide import wide_chunks  # noqa: F401
+from kernel_cases import TOL
 
 from lstm_np.kernels import lstm as lstm_kernels
 from lstm_np.kernels import lstm_wide

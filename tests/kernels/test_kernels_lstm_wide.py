@@ -1,33 +1,22 @@
 """The LSTM's wide kernels (lstm_np/kernels/lstm_wide.py: 16+ rows, no mask, no dropout)
 against the NumPy engine: forward, BPTT, padding, chunks, every activation mode.
 
-Tolerances as tests/test_kernels_lstm.py: float64 1e-12, float32 exact 1e-6, fast 1e-5,
+Tolerances as tests/kernels/test_kernels_lstm.py: float64 1e-12, float32 exact 1e-6, fast 1e-5,
 relative to the largest magnitude. Each case asserts that the wide kernel ran (a test of
 the other path would pass silently otherwise); its Keras cross-check is in
-tests/test_lstm_keras.py.
+tests/layers/test_lstm_keras.py.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from kernel_cases import TOL, assert_lstm_close, lstm_case, run_lstm
 from numba import njit
-from test_kernels_lstm import TOL, _assert_close, _case, _run, math_mode  # noqa: F401
 
 from lstm_np.kernels import lstm as kernels
 from lstm_np.kernels import lstm_wide, threads
 from lstm_np.ops.lstm import lstm_forward
-
-
-@pytest.fixture(params=["one_chunk", "chunks"])
-def wide_chunks(request, monkeypatch):
-    """One chunk, or several (chunk edges inside the padding unit included)."""
-    if request.param == "chunks":
-        if threads._OPENBLAS is None:
-            pytest.skip("SciPy's OpenBLAS not found: the kernels stay serial")
-        monkeypatch.setattr(threads, "MIN_PARALLEL_WORK", 0)
-        monkeypatch.setattr(threads.numba, "get_num_threads", lambda: 3)
-    return request.param
 
 
 def _is_wide(c):
@@ -40,18 +29,18 @@ def _is_wide(c):
 @pytest.mark.parametrize("B,T,F,H", [(16, 5, 3, 4), (17, 6, 2, 7), (40, 3, 5, 16),
                                      (64, 2, 1, 13), (33, 1, 4, 3), (35, 3, 33, 20)])
 def test_wide_numba_matches_numpy(dtype, B, T, F, H, math_mode, wide_chunks):  # noqa: F811
-    c = _case(dtype, B, T, F, H, False, 0, 0, seed=B)
+    c = lstm_case(dtype, B, T, F, H, False, 0, 0, seed=B)
     assert _is_wide(c)
-    _assert_close(_run(c, "numba"), _run(c, "numpy"), TOL[(dtype, math_mode)])
+    assert_lstm_close(run_lstm(c, "numba"), run_lstm(c, "numpy"), TOL[(dtype, math_mode)])
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("act,ract", [("relu", "hard_sigmoid"), ("softsign", "sigmoid"),
                                       ("tanh", "hard_sigmoid_keras2")])
 def test_wide_generic_activations_no_bias(dtype, act, ract, wide_chunks):
-    c = _case(dtype, 21, 5, 3, 6, False, 0, 0, seed=5)
+    c = lstm_case(dtype, 21, 5, 3, 6, False, 0, 0, seed=5)
     kw = dict(activation=act, recurrent_activation=ract, use_bias=False)
-    _assert_close(_run(c, "numba", **kw), _run(c, "numpy", **kw), TOL[(dtype, False)])
+    assert_lstm_close(run_lstm(c, "numba", **kw), run_lstm(c, "numpy", **kw), TOL[(dtype, False)])
 
 
 @njit  # not cached: a cached caller would keep a stale inlined helper
@@ -81,9 +70,9 @@ def test_row_column_copies_whole_tiles_and_edges(dtype, nb, F, H):
 
 
 def test_below_the_threshold_and_with_a_mask_the_other_kernel_runs():
-    c = _case("float32", kernels.WIDE_MIN_ROWS - 1, 3, 2, 4, False, 0, 0)
+    c = lstm_case("float32", kernels.WIDE_MIN_ROWS - 1, 3, 2, 4, False, 0, 0)
     assert not _is_wide(c)
-    c = _case("float32", 20, 3, 2, 4, True, 0, 0)
+    c = lstm_case("float32", 20, 3, 2, 4, True, 0, 0)
     cache = lstm_forward(c["x"], c["W"], c["U"], c["b"], c["h0"], c["c0"], mask=c["mask"],
                          engine="numba", keep=True)[2]
     assert not isinstance(cache.steps, lstm_wide.WideSteps)
@@ -92,19 +81,19 @@ def test_below_the_threshold_and_with_a_mask_the_other_kernel_runs():
 def test_padding_never_leaks_even_when_its_rows_overflow(wide_chunks):
     """Padding columns run the recurrence on zeros; with an unbounded activation and huge
     weights they may overflow. Their gradients are zeroed, so dW/dU/db stay finite."""
-    c = _case("float32", 17, 4, 2, 3, False, 0, 0, seed=9)
+    c = lstm_case("float32", 17, 4, 2, 3, False, 0, 0, seed=9)
     c["x"][:] = 0.0
     c["h0"][:] = 0.0
     c["c0"][:] = 0.0
     c["b"][:] = 60.0  # relu(60) with forget gates near 1: the cell grows every step
     kw = dict(activation="relu", recurrent_activation="sigmoid")
-    got, want = _run(c, "numba", **kw), _run(c, "numpy", **kw)
+    got, want = run_lstm(c, "numba", **kw), run_lstm(c, "numpy", **kw)
     assert all(np.isfinite(g).all() for g in got)
-    _assert_close(got, want, 1e-5)
+    assert_lstm_close(got, want, 1e-5)
 
 
 def test_wide_inference_equals_training_forward(wide_chunks):
-    c = _case("float64", 35, 6, 3, 8, False, 0, 0)
+    c = lstm_case("float64", 35, 6, 3, 8, False, 0, 0)
     args = (c["x"], c["W"], c["U"], c["b"], c["h0"], c["c0"])
     a = lstm_forward(*args, engine="numba", keep=False)
     b = lstm_forward(*args, engine="numba", keep=True)
@@ -113,9 +102,9 @@ def test_wide_inference_equals_training_forward(wide_chunks):
 
 
 def test_wide_inputs_not_written():
-    c = _case("float64", 24, 5, 3, 6, False, 0, 0)
+    c = lstm_case("float64", 24, 5, 3, 6, False, 0, 0)
     before = {k: v.copy() for k, v in c.items() if v is not None}
-    _run(c, "numba")
+    run_lstm(c, "numba")
     for k, v in before.items():
         np.testing.assert_array_equal(c[k], v, err_msg=k)
 
@@ -201,7 +190,7 @@ def test_units_split_between_threads_match_numpy(dtype, B, T, F, H, math_mode,  
                                                  split_units):
     """Units not a multiple of the panel height (29 = 9 + 10 + 10 on 3 threads), one unit
     per thread (3), one step, many steps."""
-    c = _case(dtype, B, T, F, H, False, 0, 0, seed=H)
+    c = lstm_case(dtype, B, T, F, H, False, 0, 0, seed=H)
     got, want = _infer(c, "numba"), _infer(c, "numpy")
     assert split_units == [3]  # the split path ran, on 3 threads
     for g, w in zip(got, want, strict=True):
@@ -211,7 +200,7 @@ def test_units_split_between_threads_match_numpy(dtype, B, T, F, H, math_mode,  
 
 @pytest.mark.parametrize("act,ract", [("relu", "hard_sigmoid"), ("softsign", "sigmoid")])
 def test_units_split_generic_activations_no_bias(act, ract, split_units):
-    c = _case("float64", 16, 6, 3, 20, False, 0, 0, seed=3)
+    c = lstm_case("float64", 16, 6, 3, 20, False, 0, 0, seed=3)
     kw = dict(activation=act, recurrent_activation=ract)
     got = lstm_forward(c["x"], c["W"], c["U"], None, c["h0"], c["c0"], engine="numba",
                        keep=False, **kw)
@@ -223,7 +212,7 @@ def test_units_split_generic_activations_no_bias(act, ract, split_units):
 
 def test_units_split_is_bit_identical_to_one_thread(split_units, monkeypatch):
     """Same products, same cells, only who computes which unit changes."""
-    c = _case("float32", 16, 9, 4, 40, False, 0, 0, seed=9)
+    c = lstm_case("float32", 16, 9, 4, 40, False, 0, 0, seed=9)
     split = _infer(c, "numba")
     monkeypatch.setattr(lstm_wide, "UNIT_SPLIT_MIN_STEP_WORK", float("inf"))
     whole = _infer(c, "numba")
@@ -233,10 +222,10 @@ def test_units_split_is_bit_identical_to_one_thread(split_units, monkeypatch):
 
 
 def test_training_and_two_chunk_calls_do_not_split_units(split_units, monkeypatch):
-    c = _case("float32", 16, 4, 3, 8, False, 0, 0)
-    _run(c, "numba")  # keep=True: backward needs the usual cache
+    c = lstm_case("float32", 16, 4, 3, 8, False, 0, 0)
+    run_lstm(c, "numba")  # keep=True: backward needs the usual cache
     monkeypatch.setattr(threads, "MIN_PARALLEL_WORK", 0)
-    _infer(_case("float32", 40, 4, 3, 8, False, 0, 0), "numba")  # rows split instead
+    _infer(lstm_case("float32", 40, 4, 3, 8, False, 0, 0), "numba")  # rows split instead
     assert split_units == []
 
 
@@ -244,14 +233,14 @@ def test_training_and_two_chunk_calls_do_not_split_units(split_units, monkeypatc
 def test_small_batch_inference_with_many_units_runs_split(dtype, split_units):
     """4-15 rows, inference, H past WIDE_SMALL_BATCH_MIN_UNITS: padded to 16 rows, units
     split; training at the same size stays on the row kernel."""
-    c = _case(dtype, 5, 6, 3, 12, False, 0, 0, seed=12)
+    c = lstm_case(dtype, 5, 6, 3, 12, False, 0, 0, seed=12)
     got, want = _infer(c, "numba"), _infer(c, "numpy")
     assert split_units == [3]
     for g, w in zip(got, want, strict=True):
         assert g.shape == w.shape
         np.testing.assert_allclose(g, w, rtol=0, atol=TOL[(dtype, False)] * 10)
     assert not _is_wide(c)  # keep=True
-    assert not _is_wide(_case(dtype, 3, 6, 3, 12, False, 0, 0))  # below 4 rows
+    assert not _is_wide(lstm_case(dtype, 3, 6, 3, 12, False, 0, 0))  # below 4 rows
 
 
 def test_barrier_abort_raises_the_failing_threads_error():

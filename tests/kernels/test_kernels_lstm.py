@@ -10,63 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from kernel_cases import TOL, assert_lstm_close, lstm_case, run_lstm
 
 import lstm_np
-from lstm_np import config
 from lstm_np.kernels import blas, fastmath, threads
-from lstm_np.ops.lstm import lstm_backward, lstm_forward
-
-TOL = {("float64", True): 1e-12, ("float64", False): 1e-12,
-       ("float32", False): 1e-6, ("float32", True): 1e-5}
-
-
-@pytest.fixture(params=[False, True], ids=["fast", "exact"])
-def math_mode(request, monkeypatch):
-    monkeypatch.setattr(config, "FAST_MATH", not request.param)
-    return not request.param
-
-
-@pytest.fixture(params=["one_chunk", "chunks"])
-def chunking(request, monkeypatch):
-    if request.param == "chunks":
-        if threads._OPENBLAS is None:
-            pytest.skip("SciPy's OpenBLAS not found: the kernels stay serial")
-        monkeypatch.setattr(threads, "MIN_PARALLEL_WORK", 0)
-        monkeypatch.setattr(threads, "MIN_ROWS", 2)
-        monkeypatch.setattr(threads.numba, "get_num_threads", lambda: 3)
-    return request.param
-
-
-def _case(dt, B, T, F, H, mask, dp, rdp, seed=0):
-    rng = np.random.default_rng(seed)
-    arr = lambda *s, scale=0.5: (rng.standard_normal(s) * scale).astype(dt)  # noqa: E731
-    m = None
-    if mask:
-        m = rng.random((B, T)) > 0.35
-        m[0, :2] = False  # a row that starts masked: outputs zeros, not the initial state
-    dpm = None if not dp else ((rng.random((dp, B, F)) > 0.3) / 0.7).astype(dt)
-    rdpm = None if not rdp else ((rng.random((rdp, B, H)) > 0.3) / 0.7).astype(dt)
-    return dict(x=arr(B, T, F, scale=1.0), W=arr(F, 4 * H), U=arr(H, 4 * H), b=arr(4 * H),
-                h0=arr(B, H), c0=arr(B, H), mask=m, dp=dpm, rdp=rdpm,
-                d_out=arr(B, T, H, scale=1.0), dh=arr(B, H, scale=1.0), dc=arr(B, H, scale=1.0))
-
-
-def _run(c, engine, use_bias=True, **kw):
-    out, (h, c_T), cache = lstm_forward(
-        c["x"], c["W"], c["U"], c["b"] if use_bias else None, c["h0"], c["c0"], mask=c["mask"],
-        dropout_mask=c["dp"], recurrent_dropout_mask=c["rdp"], engine=engine, **kw)
-    dx, grads, (dh0, dc0) = lstm_backward(c["d_out"], c["dh"], c["dc"], cache)
-    return [out, h, c_T, dx, *grads, dh0, dc0]
-
-
-def _assert_close(got, want, tol):
-    names = ["outputs", "h_T", "c_T", "dx", "dW", "dU", "db", "dh0", "dc0"]
-    if len(got) == 8:
-        names.remove("db")
-    for name, g, w in zip(names, got, want, strict=True):
-        assert g.dtype == w.dtype and g.shape == w.shape, name
-        err = np.abs(g.astype(np.float64) - w).max() / max(1.0, np.abs(w).max())
-        assert err < tol, f"{name}: relative error {err:.2e} > {tol:.0e}"
+from lstm_np.ops.lstm import lstm_forward
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -74,29 +22,30 @@ def _assert_close(got, want, tol):
 @pytest.mark.parametrize("mask,dp,rdp", [(False, 0, 0), (True, 0, 0), (False, 1, 1),
                                          (True, 4, 4), (False, 4, 0), (False, 0, 4)])
 def test_numba_matches_numpy(dtype, B, T, F, H, mask, dp, rdp, math_mode, chunking):
-    c = _case(dtype, B, T, F, H, mask, dp, rdp)
-    want = _run(c, "numpy")
-    _assert_close(_run(c, "numba"), want, TOL[(dtype, math_mode)])
+    c = lstm_case(dtype, B, T, F, H, mask, dp, rdp)
+    want = run_lstm(c, "numpy")
+    assert_lstm_close(run_lstm(c, "numba"), want, TOL[(dtype, math_mode)])
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_zero_output_for_mask_no_bias(dtype, math_mode, chunking):
-    c = _case(dtype, 9, 7, 3, 6, True, 0, 0, seed=1)
+    c = lstm_case(dtype, 9, 7, 3, 6, True, 0, 0, seed=1)
     kw = dict(zero_output_for_mask=True, use_bias=False)
-    _assert_close(_run(c, "numba", **kw), _run(c, "numpy", **kw), TOL[(dtype, math_mode)])
+    assert_lstm_close(run_lstm(c, "numba", **kw), run_lstm(c, "numpy", **kw),
+                      TOL[(dtype, math_mode)])
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("act,ract", [("relu", "hard_sigmoid"), ("softsign", "sigmoid"),
                                       ("tanh", "hard_sigmoid_keras2")])
 def test_generic_activations(dtype, act, ract, chunking):
-    c = _case(dtype, 10, 6, 3, 5, True, 4, 4, seed=2)
+    c = lstm_case(dtype, 10, 6, 3, 5, True, 4, 4, seed=2)
     kw = dict(activation=act, recurrent_activation=ract)
-    _assert_close(_run(c, "numba", **kw), _run(c, "numpy", **kw), TOL[(dtype, False)])
+    assert_lstm_close(run_lstm(c, "numba", **kw), run_lstm(c, "numpy", **kw), TOL[(dtype, False)])
 
 
 def test_inference_equals_training_forward(chunking):
-    c = _case("float32", 16, 5, 3, 8, True, 0, 0)
+    c = lstm_case("float32", 16, 5, 3, 8, True, 0, 0)
     args = (c["x"], c["W"], c["U"], c["b"], c["h0"], c["c0"])
     a = lstm_forward(*args, mask=c["mask"], engine="numba", keep=False)
     b = lstm_forward(*args, mask=c["mask"], engine="numba", keep=True)
@@ -106,9 +55,9 @@ def test_inference_equals_training_forward(chunking):
 
 
 def test_inputs_not_written():
-    c = _case("float64", 4, 5, 3, 6, True, 1, 1)
+    c = lstm_case("float64", 4, 5, 3, 6, True, 1, 1)
     before = {k: v.copy() for k, v in c.items() if v is not None}
-    _run(c, "numba")
+    run_lstm(c, "numba")
     for k, v in before.items():
         np.testing.assert_array_equal(c[k], v, err_msg=k)
 
@@ -193,8 +142,8 @@ def test_scratch_buffers_reused_safely(monkeypatch, chunking):
     from lstm_np.kernels import lstm as kernels
 
     monkeypatch.setattr(kernels, "_SCRATCH_MIN_BYTES", 0)
-    c1 = _case("float64", 12, 6, 3, 5, False, 0, 0, seed=4)
-    c2 = _case("float64", 12, 6, 3, 5, False, 0, 0, seed=5)
+    c1 = lstm_case("float64", 12, 6, 3, 5, False, 0, 0, seed=4)
+    c2 = lstm_case("float64", 12, 6, 3, 5, False, 0, 0, seed=5)
     args = lambda c: (c["x"], c["W"], c["U"], c["b"], c["h0"], c["c0"])  # noqa: E731
     first = lstm_forward(*args(c1), engine="numba", keep=False)
     snapshot = [first[0].copy(), first[1][0].copy()]
@@ -203,9 +152,9 @@ def test_scratch_buffers_reused_safely(monkeypatch, chunking):
     np.testing.assert_array_equal(first[1][0], snapshot[1])
     want = lstm_forward(*args(c1), engine="numpy", keep=False)
     np.testing.assert_allclose(first[0], want[0], rtol=1e-12, atol=1e-12)
-    g1, g2 = _run(c1, "numba"), _run(c2, "numba")
-    _assert_close(g1, _run(c1, "numpy"), 1e-12)
-    _assert_close(g2, _run(c2, "numpy"), 1e-12)
+    g1, g2 = run_lstm(c1, "numba"), run_lstm(c2, "numba")
+    assert_lstm_close(g1, run_lstm(c1, "numpy"), 1e-12)
+    assert_lstm_close(g2, run_lstm(c2, "numpy"), 1e-12)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -213,12 +162,12 @@ def test_scratch_buffers_reused_safely(monkeypatch, chunking):
 def test_nan_in_masked_step_reaches_gradients_like_numpy(dtype, act, chunking):
     """Keras computes a masked step and discards it; autograd then sends 0 * NaN back through
     it. Both engines must agree, NaN for NaN."""
-    c = _case(dtype, 10, 6, 3, 5, True, 0, 0, seed=6)
+    c = lstm_case(dtype, 10, 6, 3, 5, True, 0, 0, seed=6)
     c["mask"][:] = True
     c["mask"][1, 3] = False
     c["x"][1, 3, 0] = np.nan
     kw = dict(activation=act)
-    got, want = _run(c, "numba", **kw), _run(c, "numpy", **kw)
+    got, want = run_lstm(c, "numba", **kw), run_lstm(c, "numpy", **kw)
     for g, w in zip(got, want, strict=True):
         np.testing.assert_array_equal(np.isnan(g), np.isnan(w))
         ok = ~np.isnan(w)
