@@ -165,6 +165,7 @@ def test_random_token_inputs_include_padding(saved):
     assert (x[1::2, 0] == 0).all() and (x[0::2] != 0).all() and x.max() < 20
 
 
+@pytest.mark.slow  # a fresh Python process (imports, JIT) takes 4-30 s
 def test_commands_run_as_a_program(saved):
     """The real process exits 1 above tol (what a CI script checks; 0 is tested above)."""
     import os

@@ -68,6 +68,7 @@ def test_panels_of_another_height_are_refused():
         gemm_packed(ap, b, c, True)
 
 
+@pytest.mark.slow  # a fresh Python process (imports, JIT) takes 4-30 s
 def test_avx2_build_computes_the_same_lstm():
     """The 256-bit build (AVX2 machines: 6-row panels, 8 float32 lanes), forced on this
     machine in a fresh process without the on-disk cache: the wide LSTM kernels still

@@ -1,8 +1,6 @@
 """Bad input gets a clear error (what was expected, what was given, how to fix it), and the
 edge inputs Keras accepts behave as in Keras: integer input cast, NaN propagated, 1e30
 inputs finite and silent. Also: the Numba cache works from a read-only install.
-
-Issues 2 and 3 list the messages; each has a test here.
 """
 
 import os
@@ -28,7 +26,7 @@ def built(units=3, features=2, batch=2, **kw):
     return layer
 
 
-# ----------------------------------------------------------------------------- issue 2
+# ----------------------------------------------------------------------------- inputs and weights
 
 
 @pytest.mark.parametrize("shape", [(4, 2), (2, 4, 2, 1), (5,)])
@@ -226,7 +224,7 @@ def test_huge_inputs_give_finite_outputs_and_no_warnings(engine, dtype, acts):
         assert np.isfinite(a).all()
 
 
-# ----------------------------------------------------------------------------- issue 3
+# ----------------------------------------------------------------------------- backward and install
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -273,6 +271,7 @@ def test_dy_of_the_wrong_shape_or_structure(kwargs, dy, match, engine):
 # ----------------------------------------------------------------------------- JIT cache
 
 
+@pytest.mark.slow  # a fresh Python process (imports, JIT) takes 4-30 s
 def test_numba_cache_works_from_a_read_only_install(tmp_path):
     """Copy the package to a read-only directory; with NUMBA_CACHE_DIR unset and HOME in a
     temp dir, the numba engine runs, caches in the user cache directory, and a second
