@@ -1,6 +1,6 @@
 """engine="numba" equals engine="numpy", forward and backward (no Keras needed).
 
-Tolerances (issue 2): 1e-6 in float32, 1e-12 in float64, relative, with the same fraction
+Tolerances: 1e-6 in float32, 1e-12 in float64, relative, with the same fraction
 of the largest value as the absolute floor. Configurations over every argument are drawn
 by hypothesis; the two layers share weights and seed (so the same dropout masks).
 """
@@ -77,7 +77,7 @@ def run_both(layers, x, dtype, init=None, mask=None, dy=None):
         for a, b in zip(layers["numba"].states, layers["numpy"].states, strict=True):
             close(a, b, dtype, "stored state", tol=tol)
     if dy is not None:
-        # Gradients: relative to the largest gradient of the call (issue 3's measure). In
+        # Gradients: relative to the largest gradient of the call. In
         # float32 an array of small entries (a cancellation residue) can differ by ~1e-5 of
         # its own size: the NumPy engine rounds every op to float32 while the Numba sweep
         # keeps its scalar gate maths in float64 and rounds on store.

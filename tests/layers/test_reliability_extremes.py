@@ -1,8 +1,8 @@
-"""Issue 9, numerics at the extremes: inputs (and initial states) of +-1e30 and +-1e4 give
+"""Numerics at the extremes: inputs (and initial states) of +-1e30 and +-1e4 give
 finite outputs and gradients equal to Keras' (torch backend), with no overflow warning, in
 float32 and float64, for LSTM, GRU and SimpleRNN on both engines.
 
-tests/layers/test_lstm_errors.py already checks that the LSTM stays finite and silent at 1e30
+tests/layers/test_lstm_errors.py checks that the LSTM stays finite and silent at 1e30
 (without Keras) and tests/ops/test_activations.py each activation alone; this file compares the
 whole recurrent layers, forward and backward, with Keras.
 

@@ -1,4 +1,4 @@
-"""Issue 9: a battery of bad inputs over every public entry point.
+"""A battery of bad inputs over every public entry point.
 
 Each row of :data:`CASES` is ``(id, call, exception, message regex)``: the call must raise
 that exception (a plain Python one: ValueError, TypeError, IndexError, FileNotFoundError,
@@ -490,7 +490,7 @@ def _ops_cases():
                  ValueError, rf"kernel must have shape \(features, {G} \* units\)"),
                 (f"{k} kernel rows", lambda r=run, G=G: r(x, w(F + 1, G * H), w(H, G * H)),
                  ValueError, rf"= \({F}, {G * H}\); got \({F + 1}, {G * H}\)"),
-                # The numba kernels used to read past a too-narrow recurrent kernel silently.
+                # Checked before the kernels run: they would read past a too-narrow one.
                 (f"{k} recurrent_kernel width", lambda r=run, G=G: r(x, w(F, G * H),
                                                                       w(H, G * H - 1)),
                  ValueError, rf"recurrent_kernel must have shape \(units, {G} \* units\)"),

@@ -1,4 +1,4 @@
-"""Issue 9, properties over the public API (hypothesis draws shapes, options and values).
+"""Properties over the public API (hypothesis draws shapes, options and values).
 
 Invariants, each for LSTM, GRU and SimpleRNN on both engines:
 

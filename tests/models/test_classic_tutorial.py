@@ -79,5 +79,5 @@ def test_tutorial_runs_unchanged_trains_and_is_fast():
     assert trainPredict.shape == (len(trainX), 1) and testPredict.shape == (len(testY), 1)
     rmse = float(numpy.sqrt(numpy.mean((trainPredict[:, 0] - trainY) ** 2)))
     assert rmse < 0.1  # on the 0..1 scale: the tutorial's fit is about 0.04
-    # The budget is "well under 10 s" for the 100 epochs (about 1 s of CPU here).
+    # Budget: "well under 10 s" for the 100 epochs (about 1 s of CPU on a 2-core VM).
     assert seconds < 5, f"100 stateful epochs took {seconds:.1f} s of CPU time"
