@@ -537,8 +537,8 @@ def test_functional_ops_check_their_arrays(call, exc, match):
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_functional_ops_cast_like_keras(engine):
-    """Integer x and float32 x with float64 weights compute in the kernel's dtype (was a
-    Numba typing error)."""
+    """Integer x and float32 x with float64 weights compute in the kernel's dtype (cast
+    before the kernels, which would otherwise raise a Numba typing error)."""
     from lstm_np import ops
 
     rng = np.random.default_rng(2)
