@@ -31,8 +31,9 @@ runs, the oracle maps float64 to float64 in that table (what Keras' TensorFlow b
 and gives ``hard_sigmoid`` the exact 1/6; the maths is otherwise untouched. ``exact_float64=
 False`` runs stock Keras (tests that document the difference use it).
 
-Without Keras (or torch) installed, importing this module skips the importing test module
-with the reason.
+Without Keras (or torch) installed this module still imports: whatever needs Keras skips
+the calling test with the reason (:func:`require_keras`; :data:`needs_keras` marks a test
+ahead of time), so modules that mix Keras cross-checks with other tests keep the others.
 
 Keras doc: https://keras.io/api/layers/recurrent_layers/
 """
@@ -48,14 +49,32 @@ import pytest
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
-_WHY = "Keras 3 on the torch backend is the oracle of the cross-checks: pip install -e '.[test]'"
-keras = pytest.importorskip("keras", reason=_WHY)
-torch = pytest.importorskip("torch", reason=_WHY)
-from keras.src.backend.common import dtypes as keras_dtypes  # noqa: E402
-from keras.src.backend.torch import nn as keras_torch_nn  # noqa: E402
-from keras.src.backend.torch.core import convert_to_tensor  # noqa: E402
-
 import lstm_np  # noqa: E402
+
+try:
+    import keras
+    import torch
+    from keras.src.backend.common import dtypes as keras_dtypes
+    from keras.src.backend.torch import nn as keras_torch_nn
+    from keras.src.backend.torch.core import convert_to_tensor
+except ImportError as error:
+    keras = torch = keras_dtypes = keras_torch_nn = convert_to_tensor = None
+    #: Why the Keras cross-checks skip here (None: Keras and torch are installed).
+    KERAS_MISSING = (f"Keras 3 on the torch backend is the oracle of the cross-checks ({error});"
+                     " pip install torch==2.13.0 && pip install -e '.[test]'")
+else:
+    KERAS_MISSING = None
+
+#: Marks a test that needs live Keras: skipped with the reason without it.
+needs_keras = pytest.mark.skipif(KERAS_MISSING is not None, reason=KERAS_MISSING or "")
+
+
+def require_keras():
+    """The ``keras`` module; without Keras (or torch) skip the calling test, or the calling
+    test module at import, with the reason."""
+    if KERAS_MISSING is not None:
+        pytest.skip(KERAS_MISSING, allow_module_level=True)
+    return keras
 
 ENGINES = ("numpy", "numba")
 
@@ -116,33 +135,33 @@ def _top(a):
     return float(a[np.isfinite(a)].max(initial=0.0))
 
 
-def assert_close(actual, expected, rtol="float64", what="", scale=None):
+def assert_close(actual, expected, rtol="float64", what="", scale=None, atol=None):
     """``|a - e| <= rtol * (|e| + max(max|e|, OUTPUT_FLOOR))`` elementwise (NaN == NaN,
     inf == inf of the same sign), the comparison of every Keras cross-check.
 
     ``rtol``: a number, or a dtype name whose forward tolerance :data:`TOL` gives.
-    ``scale`` replaces that max (gradients: relative to the largest gradient).
-    Lists/tuples (a layer's ``[output, *states]``) are compared item by item.
+    ``scale`` replaces that max (gradients: relative to the largest gradient); ``atol``
+    replaces the whole absolute term (a check with its own absolute tolerance).
+    ``expected`` may be a torch tensor. Lists/tuples (a layer's ``[output, *states]``) are
+    compared item by item.
     """
     if isinstance(rtol, str):
         rtol = TOL[rtol]["out"]
-    if isinstance(expected, (list, tuple)):
-        assert isinstance(actual, (list, tuple)) and len(actual) == len(expected), (
-            f"{what}: {_count(actual)} outputs, Keras gave {len(expected)}")
+    if isinstance(expected, (list, tuple)) and isinstance(actual, (list, tuple)):
+        assert len(actual) == len(expected), (
+            f"{what}: {len(actual)} outputs, Keras gave {len(expected)}")
         for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
-            assert_close(a, e, rtol, f"{what} [{i}]", scale)
+            assert_close(a, e, rtol, f"{what} [{i}]", scale, atol)
         return
-    actual = np.asarray(actual, np.float64)
+    actual = np.asarray(_numpy(actual), np.float64)
     expected = np.asarray(_numpy(expected), np.float64)
     assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != Keras {expected.shape}"
-    if scale is None:
-        scale = max(_top(expected), OUTPUT_FLOOR)
-    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * max(scale, 1e-30),
-                               equal_nan=True, err_msg=what)
-
-
-def _count(a):
-    return len(a) if isinstance(a, (list, tuple)) else "1 (not a list)"
+    if atol is None:
+        if scale is None:
+            scale = max(_top(expected), OUTPUT_FLOOR)
+        atol = rtol * max(scale, 1e-30)
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol, equal_nan=True,
+                               err_msg=what)
 
 
 def assert_grads_close(names, ours, theirs, rtol, floor=GRAD_FLOOR, tag=""):
@@ -161,6 +180,7 @@ def assert_grads_close(names, ours, theirs, rtol, floor=GRAD_FLOOR, tag=""):
 def keras_precision(dtype: str, exact_float64: bool = True):
     """Set Keras' floatx to ``dtype``; with ``exact_float64`` keep float64 in float64 while
     Keras runs (the dtype table and hard_sigmoid's 1/6, see the module doc)."""
+    require_keras()
     old_floatx = keras.config.floatx()
     old_map = keras_dtypes.BIT64_TO_BIT32_DTYPE["float64"]
     old_hard_sigmoid = keras_torch_nn.hard_sigmoid
@@ -207,7 +227,10 @@ def _t(a, dtype, grad=False):
 
 
 def _numpy(t):
-    if isinstance(t, torch.Tensor):
+    """A NumPy view of a torch tensor (or of a list of them); anything else as it is."""
+    if isinstance(t, (list, tuple)):
+        return [_numpy(v) for v in t]
+    if torch is not None and isinstance(t, torch.Tensor):
         return t.detach().cpu().numpy()
     return t
 
@@ -233,6 +256,7 @@ def use_dropout_masks(keras_cell, dropout_masks, dtype):
     """Make a Keras cell return our ``(dp, rdp)`` masks, each (G, B, X) or None, in the
     form Keras' ``_create_dropout_mask`` would give: one tensor, or a list of G when the
     cell sets ``dropout_mask_count``."""
+    require_keras()
     dp, rdp = (None, None) if dropout_masks is None else dropout_masks
 
     def as_keras(masks):
@@ -468,6 +492,7 @@ def _our_sublayers(layer):
 
 def build_pair(ours, keras_layer, x_shape, rng):
     """Build both layers for ``x_shape`` and give them the same random non-zero weights."""
+    require_keras()
     ours.build(x_shape)
     keras_layer.build(x_shape)
     weights = random_weights_like(ours, rng)
@@ -484,6 +509,7 @@ def run_and_compare(ours, keras_layer, x, *, initial_state=None, mask=None, call
 
     ``exact64=False`` runs stock Keras (:data:`STOCK_KERAS_FLOAT64_TOL` in float64).
     """
+    require_keras()
     dtype = ours.dtype.name
     rng = np.random.default_rng(seed)
     rtol = tolerance(dtype, "out", exact64) if rtol is None else rtol

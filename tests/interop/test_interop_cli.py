@@ -2,8 +2,9 @@
 
 import numpy as np
 import pytest
+from keras_oracle import require_keras  # noqa: E402
 
-keras = pytest.importorskip("keras")
+keras = require_keras()
 pytest.importorskip("h5py")
 
 import click  # noqa: E402

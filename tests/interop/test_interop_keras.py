@@ -4,8 +4,9 @@ import zipfile
 
 import numpy as np
 import pytest
+from keras_oracle import require_keras  # noqa: E402
 
-keras = pytest.importorskip("keras")
+keras = require_keras()
 h5py = pytest.importorskip("h5py")
 
 from interop_helpers import (  # noqa: E402
@@ -26,9 +27,6 @@ from interop_helpers import (  # noqa: E402
 import lstm_np  # noqa: E402
 from lstm_np.interop import load_weights  # noqa: E402
 
-keras = pytest.importorskip("keras")
-
-h5py = pytest.importorskip("h5py")
 
 @pytest.fixture(params=sorted(CASES))
 def saved(request, tmp_path):

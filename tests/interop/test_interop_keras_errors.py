@@ -4,8 +4,9 @@ import zipfile
 
 import numpy as np
 import pytest
+from keras_oracle import require_keras  # noqa: E402
 
-keras = pytest.importorskip("keras")
+keras = require_keras()
 h5py = pytest.importorskip("h5py")
 
 from interop_helpers import (  # noqa: E402

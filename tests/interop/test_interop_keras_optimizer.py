@@ -8,8 +8,9 @@ import zipfile
 
 import numpy as np
 import pytest
+from keras_oracle import assert_close, require_keras  # noqa: E402
 
-keras = pytest.importorskip("keras")
+keras = require_keras()
 h5py = pytest.importorskip("h5py")
 
 import lstm_np  # noqa: E402
@@ -36,7 +37,7 @@ def _assert_same_weights(ours, theirs):
     ws, ks = ours.get_weights(), theirs.get_weights()
     assert len(ws) == len(ks)
     for w, k in zip(ws, ks, strict=True):
-        np.testing.assert_allclose(w, k, rtol=0, atol=ATOL)
+        assert_close(w, k, rtol=0, atol=ATOL)
 
 
 OURS = {"adam": lambda: optimizers.Adam(0.01),

@@ -130,7 +130,9 @@ def test_numpy_engine_gives_the_same_outputs(kind):
 
 def test_torch_to_keras_end_to_end(tmp_path):
     """torch -> lstm_np -> a .keras file -> Keras 3 computes torch's outputs."""
-    keras = pytest.importorskip("keras")
+    from keras_oracle import require_keras
+
+    keras = require_keras()
     module = _module("lstm", input_size=3, hidden_size=4, num_layers=2, bidirectional=True)
     model = from_torch(module)
     model.save_keras(tmp_path / "from_torch.keras")

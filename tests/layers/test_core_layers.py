@@ -4,16 +4,10 @@ agree (torch autograd is the oracle for the backward)."""
 
 import numpy as np
 import pytest
+from keras_oracle import assert_close, keras, needs_keras, torch
 
 import lstm_np
 from lstm_np import layers as L
-
-try:  # Keras (torch backend) is the oracle of the cross-checks; the rest runs without it
-    import keras
-    import torch
-except ImportError:  # pragma: no cover
-    keras = torch = None
-needs_keras = pytest.mark.skipif(keras is None, reason="needs keras + torch (the oracle)")
 
 RTOL, ATOL = 1e-5, 1e-6  # float32 on both sides
 
@@ -33,15 +27,15 @@ def compare(ours, theirs, x, dy, mask=None, int_input=False):
     y_k, dx_k, g_k = keras_forward_backward(theirs, x, dy, mask, int_input)
     kwargs = {} if mask is None else {"mask": mask}
     y = ours(x, training=True, **kwargs)
-    np.testing.assert_allclose(y, y_k, rtol=RTOL, atol=ATOL)
+    assert_close(y, y_k, rtol=RTOL, atol=ATOL)
     dx = ours.backward(dy)
     if int_input:
         assert dx is None
     else:
-        np.testing.assert_allclose(dx, dx_k, rtol=RTOL, atol=ATOL)
+        assert_close(dx, dx_k, rtol=RTOL, atol=ATOL)
     assert len(ours.grads) == len(g_k)
     for g, gk in zip(ours.grads, g_k, strict=False):
-        np.testing.assert_allclose(g, gk, rtol=RTOL, atol=ATOL)
+        assert_close(g, gk, rtol=RTOL, atol=ATOL)
 
 
 def with_keras_weights(ours, theirs, input_shape, rng):

@@ -1,15 +1,16 @@
 """GRU vs Keras 3 (torch backend): forward and gradients, every argument, both engines,
 both dtypes, both ``reset_after`` conventions, random non-zero weights/biases/states."""
 
-import keras
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from keras_oracle import build_pair, run_and_compare
+from keras_oracle import build_pair, require_keras, run_and_compare
 from strategies import random_mask
 
 import lstm_np
+
+keras = require_keras()
 
 SETTINGS = settings(max_examples=25, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])

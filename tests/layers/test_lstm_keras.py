@@ -12,9 +12,9 @@ Keras doc: https://keras.io/api/layers/recurrent_layers/lstm/
 
 import numpy as np
 import pytest
+from keras_oracle import require_keras  # noqa: E402
 
-pytest.importorskip("keras")
-pytest.importorskip("torch")
+require_keras()
 
 from hypothesis import assume, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402

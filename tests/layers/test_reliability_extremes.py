@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import warnings
 
-import keras
 import numba
 import numpy as np
 import pytest
-from keras_oracle import build_pair, run_and_compare
+from keras_oracle import build_pair, require_keras, run_and_compare
 
 import lstm_np
+
+keras = require_keras()
 
 B, T, F, H = 3, 5, 4, 3
 ACTIVATIONS = {"LSTM": ("tanh", "sigmoid"), "GRU": ("tanh", "sigmoid"), "SimpleRNN": ("tanh",)}

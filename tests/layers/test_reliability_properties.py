@@ -158,7 +158,9 @@ def test_save_load_round_trip_is_exact(case, tmp_path):
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(case=cases)
 def test_save_keras_load_keras_round_trip_is_exact(case, tmp_path):
-    pytest.importorskip("keras")
+    from keras_oracle import require_keras
+
+    require_keras()
     rnn = getattr(lstm_np, case["cell"])(case["H"], use_bias=case["use_bias"])
     model = lstm_np.Sequential([lstm_np.Input((case["T"], case["F"])), rnn,
                                 lstm_np.layers.Dense(2)])
@@ -200,7 +202,9 @@ def test_a_failed_save_leaves_the_previous_file_intact(tmp_path, monkeypatch):
 
 @pytest.mark.keras
 def test_a_failed_save_keras_mid_write_leaves_the_previous_file_intact(tmp_path, monkeypatch):
-    keras = pytest.importorskip("keras")
+    from keras_oracle import require_keras
+
+    keras = require_keras()
     model = lstm_np.Sequential([lstm_np.Input((3, 2)), lstm_np.GRU(2), lstm_np.layers.Dense(1)])
     path = tmp_path / "m.keras"
     model.save_keras(path)

@@ -8,14 +8,9 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from keras_oracle import assert_close, keras, needs_keras
 
 import lstm_np
-
-try:  # Keras is the oracle of the cross-checks; the other tests run without it
-    import keras
-except ImportError:  # pragma: no cover
-    keras = None
-needs_keras = pytest.mark.skipif(keras is None, reason="needs keras (the oracle)")
 
 KERAS = None if keras is None else SimpleNamespace(
     Sequential=keras.Sequential, Model=keras.Model, Input=keras.Input, layers=keras.layers)
@@ -138,7 +133,7 @@ def test_construction_matches_keras(case):
     assert kinds == [type(la).__name__ for la in km.layers]
     for g, e in zip(_as_list(got), _as_list(expected), strict=True):
         assert g.shape == e.shape
-        np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-5)
+        assert_close(g, e, rtol=1e-4, atol=1e-5)
     assert om.count_params() == km.count_params()
 
 
@@ -153,15 +148,13 @@ def test_stateful_predict_carries_state_like_keras_torch():
     km, om = twin(build)
     for step in range(3):  # generation loop: feed one step at a time
         xs = X[:2, step:step + 1]
-        np.testing.assert_allclose(om.predict(xs), km.predict(xs, verbose=0), rtol=1e-4,
-                                   atol=1e-5)
+        assert_close(om.predict(xs), km.predict(xs, verbose=0), rtol=1e-4, atol=1e-5)
     whole = X[:4]  # two batches of 2 in one predict: the state carries from batch to batch
-    np.testing.assert_allclose(om.predict(whole), km.predict(whole, batch_size=2, verbose=0),
-                               rtol=1e-4, atol=1e-5)
+    assert_close(om.predict(whole), km.predict(whole, batch_size=2, verbose=0),
+                 rtol=1e-4, atol=1e-5)
     om.reset_states()
     km.layers[0].reset_state()
-    np.testing.assert_allclose(om.predict(X[:2]), km.predict(X[:2], verbose=0), rtol=1e-4,
-                               atol=1e-5)
+    assert_close(om.predict(X[:2]), km.predict(X[:2], verbose=0), rtol=1e-4, atol=1e-5)
 
 
 def _stateful_model(batch=2):
@@ -463,9 +456,9 @@ def test_two_output_model_trains_like_keras():
     oh = om.fit(X, [y1, y2], epochs=3, batch_size=2, shuffle=False, verbose=0).history
     assert set(oh) == set(kh)  # loss, per_step_loss, per_step_mae, last_loss, last_mse
     for key in kh:
-        np.testing.assert_allclose(oh[key], kh[key], rtol=2e-4, err_msg=key)
+        assert_close(oh[key], kh[key], rtol=2e-4, atol=0, what=key)
     for a, b in zip(om.get_weights(), km.get_weights(), strict=True):
-        np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-4 * np.abs(b).max())
+        assert_close(a, b, rtol=2e-4, atol=2e-4 * np.abs(b).max())
 
 
 def reshape_autoencoder(K):  # the "LSTM autoencoder" answer: Reshape into a sequence
@@ -499,13 +492,13 @@ def test_reshaping_constructions_match_keras_and_train(build, x):
     km, om = twin(build)
     expected, got = km.predict(x, verbose=0), om.predict(x)
     for e, g in zip(_as_list(expected), _as_list(got), strict=True):
-        np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-5)
+        assert_close(g, e, rtol=1e-4, atol=1e-5)
     targets = [np.zeros_like(e) for e in _as_list(expected)]
     for model, opt in ((km, keras.optimizers.SGD(0.1)), (om, lstm_np.optimizers.SGD(0.1))):
         model.compile(loss="mse", optimizer=opt)
     kh = km.fit(x, targets, epochs=2, batch_size=2, shuffle=False, verbose=0).history
     oh = om.fit(x, targets, epochs=2, batch_size=2, shuffle=False, verbose=0).history
-    np.testing.assert_allclose(oh["loss"], kh["loss"], rtol=2e-4)
+    assert_close(oh["loss"], kh["loss"], rtol=2e-4, atol=0)
 
 
 def _as_list(v):
@@ -635,12 +628,11 @@ def embedding_gru_stack(K):  # the question's model exactly, once GRU is merged 
 @pytest.mark.skipif(not hasattr(lstm_np.layers, "GRU"), reason="GRU not merged yet")
 def test_embedding_gru_stack_matches_keras():
     km, om = twin(embedding_gru_stack)
-    np.testing.assert_allclose(om.predict(IDS), km.predict(IDS, verbose=0), rtol=1e-4,
-                               atol=1e-5)
+    assert_close(om.predict(IDS), km.predict(IDS, verbose=0), rtol=1e-4, atol=1e-5)
     y = RNG.integers(0, 10, size=(N, T, 1))
     for model, opt in ((km, keras.optimizers.RMSprop(0.01)),
                        (om, lstm_np.optimizers.RMSprop(0.01))):
         model.compile(loss="sparse_categorical_crossentropy", optimizer=opt)
     kh = km.fit(IDS, y, epochs=3, batch_size=2, shuffle=False, verbose=0).history
     oh = om.fit(IDS, y, epochs=3, batch_size=2, shuffle=False, verbose=0).history
-    np.testing.assert_allclose(oh["loss"], kh["loss"], rtol=2e-4)
+    assert_close(oh["loss"], kh["loss"], rtol=2e-4, atol=0)

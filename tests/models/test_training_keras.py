@@ -7,10 +7,11 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from keras_oracle import assert_close, require_keras  # noqa: E402
 
 import lstm_np
 
-keras = pytest.importorskip("keras")
+keras = require_keras()
 
 KERAS = SimpleNamespace(Sequential=keras.Sequential, Model=keras.Model, Input=keras.Input,
                         layers=keras.layers, optimizers=keras.optimizers)
@@ -48,9 +49,9 @@ def train_both(build, loss, optimizer, opt_kwargs, x, y, epochs=4, batch_size=4,
 
 def assert_same_training(km, om, kh, oh):
     for key in kh:
-        np.testing.assert_allclose(oh[key], kh[key], rtol=RTOL, err_msg=key)
+        assert_close(oh[key], kh[key], rtol=RTOL, atol=0, what=key)
     for ow, kw in zip(om.get_weights(), km.get_weights(), strict=False):
-        np.testing.assert_allclose(ow, kw, rtol=RTOL, atol=RTOL * np.abs(kw).max())
+        assert_close(ow, kw, rtol=RTOL, atol=RTOL * np.abs(kw).max())
     # something was learnt: the weights moved
     assert kh["loss"][-1] != kh["loss"][0]
 
@@ -220,9 +221,9 @@ def test_stateful_training_with_reset_between_epochs_matches_keras():
                             ).history["loss"]
         model.reset_states()
     k_losses, k_weights = keras_stateful_oracle(weights, x, y, 2, 3, 0.01)
-    np.testing.assert_allclose(losses, k_losses, rtol=RTOL)
+    assert_close(losses, k_losses, rtol=RTOL, atol=0)
     for ow, kw in zip(model.get_weights(), k_weights, strict=False):
-        np.testing.assert_allclose(ow, kw, rtol=RTOL, atol=RTOL * np.abs(kw).max())
+        assert_close(ow, kw, rtol=RTOL, atol=RTOL * np.abs(kw).max())
 
 
 @pytest.mark.keras
@@ -234,11 +235,11 @@ def test_train_and_test_on_batch_match_keras():
     km.compile(loss="mse", optimizer="adam", metrics=["mae"])
     om.compile(loss="mse", optimizer="adam", metrics=["mae"])
     for i in range(3):
-        np.testing.assert_allclose(om.train_on_batch(x[i::3], y[i::3]),
-                                   km.train_on_batch(x[i::3], y[i::3]), rtol=RTOL)
-    np.testing.assert_allclose(om.test_on_batch(x, y), km.test_on_batch(x, y), rtol=RTOL)
-    np.testing.assert_allclose(om.evaluate(x, y, batch_size=5, verbose=0),
-                               km.evaluate(x, y, batch_size=5, verbose=0), rtol=RTOL)
+        assert_close(om.train_on_batch(x[i::3], y[i::3]), km.train_on_batch(x[i::3], y[i::3]),
+                     rtol=RTOL, atol=0)
+    assert_close(om.test_on_batch(x, y), km.test_on_batch(x, y), rtol=RTOL, atol=0)
+    assert_close(om.evaluate(x, y, batch_size=5, verbose=0),
+                 km.evaluate(x, y, batch_size=5, verbose=0), rtol=RTOL, atol=0)
 
 
 def test_keras2_optimizer_arguments_keep_their_meaning():
@@ -280,10 +281,10 @@ def test_float64_masked_embedding_training_matches_keras_closely():
         om.compile(loss="mse", optimizer=lstm_np.optimizers.RMSprop(0.01))
         kh = km.fit(ids, y, epochs=4, batch_size=4, shuffle=False, verbose=0).history["loss"]
         oh = om.fit(ids, y, epochs=4, batch_size=4, shuffle=False, verbose=0).history["loss"]
-        np.testing.assert_allclose(oh, kh, rtol=1e-6)
+        assert_close(oh, kh, rtol=1e-6, atol=0)
         for a, b in zip(om.get_weights(), km.get_weights(), strict=True):
             assert a.dtype == np.float64
-            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6 * np.abs(b).max())
+            assert_close(a, b, rtol=1e-5, atol=1e-6 * np.abs(b).max())
     finally:
         keras.config.set_floatx("float32")
 
@@ -337,7 +338,7 @@ def test_early_stopping_and_reduce_lr_on_plateau_match_keras():
     kh, oh = histories
     assert set(oh) == set(kh) == {"loss", "learning_rate"}
     assert len(oh["loss"]) == len(kh["loss"]) < 40  # stopped at the same epoch
-    np.testing.assert_allclose(oh["learning_rate"], kh["learning_rate"], rtol=1e-6)
+    assert_close(oh["learning_rate"], kh["learning_rate"], rtol=1e-6, atol=0)
     assert_same_training(km, om, kh, oh)
 
 

@@ -36,9 +36,9 @@ def grid(dtype):
 
 def keras_reference(name, x):
     """Keras' activation on torch and its autograd derivative, as float64 arrays."""
-    keras = pytest.importorskip("keras")
-    torch = pytest.importorskip("torch")
-    from keras_oracle import KERAS_ACTIVATION_STANDINS
+    from keras_oracle import KERAS_ACTIVATION_STANDINS, require_keras, torch
+
+    keras = require_keras()
 
     fn = KERAS_ACTIVATION_STANDINS.get(name) or keras.activations.get(name)
     t = torch.tensor(x, requires_grad=True)
@@ -116,7 +116,9 @@ def test_names_and_aliases():
     assert activations.get("silu") is activations.get("swish")
     assert activations.get(None).name == "linear"
     assert activations.get(activations.get("tanh")).name == "tanh"
-    keras = pytest.importorskip("keras")
+    from keras_oracle import require_keras
+
+    keras = require_keras()
     assert activations.get(keras.activations.tanh).name == "tanh"
     ids = [activations.get(n).id for n in NAMES if n != "silu"]
     assert len(set(ids)) == len(ids)

@@ -31,8 +31,9 @@ SMOOTH = ("tanh", "sigmoid", "linear", "softsign", "elu", "softplus", "swish")
 
 
 def _keras():
-    pytest.importorskip("keras")
-    pytest.importorskip("torch")
+    from keras_oracle import require_keras
+
+    require_keras()
     import keras_oracle
 
     return keras_oracle

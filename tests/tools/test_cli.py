@@ -12,15 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from keras_oracle import assert_close, keras, needs_keras
 
 from lstm_np import demo
 from lstm_np.cli import main
 from lstm_np.explain import LAYERS, explain, parse_input_shape
-
-try:
-    import keras
-except ImportError:
-    keras = None
 
 
 def _invoke(args):
@@ -101,7 +97,7 @@ def test_load_is_the_tutorials_preparation():
 
 
 @pytest.mark.keras
-@pytest.mark.skipif(keras is None, reason="keras is not installed")
+@needs_keras
 def test_demo_training_equals_keras_lstm_dense_adam_step_for_step():
     import torch
 
@@ -128,9 +124,9 @@ def test_demo_training_equals_keras_lstm_dense_adam_step_for_step():
             total += float(loss.detach())
         keras_losses.append(total / len(X))
     losses = demo.train(ours, X, y, epochs=3, progress=False)
-    np.testing.assert_allclose(losses, keras_losses, rtol=1e-4)
+    assert_close(losses, keras_losses, rtol=1e-4, atol=0)
     for k, o in zip(variables, ours.get_weights(), strict=True):
-        np.testing.assert_allclose(o, keras.ops.convert_to_numpy(k), rtol=1e-4, atol=1e-5)
+        assert_close(o, keras.ops.convert_to_numpy(k), rtol=1e-4, atol=1e-5)
 
 
 # ----------------------------------------------------------------------------- explain
@@ -160,7 +156,7 @@ def test_explain_many_to_one_stateful_backwards_with_states():
 
 
 @pytest.mark.keras
-@pytest.mark.skipif(keras is None, reason="keras is not installed")
+@needs_keras
 @pytest.mark.parametrize("spec,shape", [
     ("LSTM(4, return_sequences=True)", (32, 3, 1)),
     ("LSTM(7)", (2, 5, 3)),

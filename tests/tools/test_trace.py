@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 import pytest
+from keras_oracle import assert_close, keras
 
 import lstm_np
 from lstm_np.trace import trace_gru_arrays, trace_lstm_arrays, trace_simple_rnn_arrays
@@ -79,22 +80,7 @@ def test_trace_errors():
 
 # ----------------------------------------------------------------------------- Keras oracle
 
-try:
-    import keras
-except ImportError:  # the Keras checks are skipped, the rest still runs
-    keras = None
-
-
-@pytest.fixture
-def float64_keras():
-    """floatx float64 (zero states follow it); each layer also gets dtype="float64", since
-    Keras caches its global dtype policy from the floatx of the first layer ever made."""
-    if keras is None:
-        pytest.skip("keras is not installed")
-    previous = keras.config.floatx()
-    keras.config.set_floatx("float64")
-    yield
-    keras.config.set_floatx(previous)
+# ``float64_keras`` (tests/conftest.py): Keras in float64 under the oracle's float64 policy.
 
 
 def _np(t):
@@ -119,8 +105,8 @@ def test_lstm_trace_matches_keras(float64_keras, recurrent_activation):
     layer.build((B, T, F))
     layer.set_weights(weights)
     tr = lstm_np.trace(layer, x, initial_state=[h0, c0])
-    np.testing.assert_allclose(tr["h"], out, rtol=1e-6, atol=1e-9)
-    np.testing.assert_allclose(tr["c"][:, -1], c, rtol=1e-6, atol=1e-9)
+    assert_close(tr["h"], out, rtol=1e-6, atol=1e-9)
+    assert_close(tr["c"][:, -1], c, rtol=1e-6, atol=1e-9)
 
     # Every gate, recomputed from Keras' weights and Keras' own hidden sequence.
     W, U, b = weights
@@ -128,11 +114,10 @@ def test_lstm_trace_matches_keras(float64_keras, recurrent_activation):
         (lambda v: np.clip(v / 6 + 0.5, 0, 1))
     h_prev = np.concatenate([h0[:, None], out[:, :-1]], axis=1)  # (B, T, H)
     z = x @ W + h_prev @ U + b  # (B, T, 4H)
-    np.testing.assert_allclose(tr["z"], z, rtol=1e-6, atol=1e-9)
+    assert_close(tr["z"], z, rtol=1e-6, atol=1e-9)
     for name, block, fn in (("i", 0, ract), ("f", 1, ract), ("c_tilde", 2, np.tanh),
                             ("o", 3, ract)):
-        np.testing.assert_allclose(tr[name], fn(z[..., block * H:(block + 1) * H]),
-                                   rtol=1e-6, atol=1e-9)
+        assert_close(tr[name], fn(z[..., block * H:(block + 1) * H]), rtol=1e-6, atol=1e-9)
 
 
 @pytest.mark.keras
@@ -147,8 +132,7 @@ def test_gru_trace_arrays_match_keras(float64_keras, reset_after):
     k.set_weights(weights)
     out = _np(k(x, initial_state=[h0]))
     tr = trace_gru_arrays(x, *weights, h0=h0, reset_after=reset_after)
-    # Keras' GRU path computes float64 matmuls in float32 (see the project notes).
-    np.testing.assert_allclose(tr["h"], out, rtol=1e-5, atol=1e-6)
+    assert_close(tr["h"], out, rtol=1e-5, atol=1e-6)
     h_prev = np.concatenate([h0[:, None], tr["h"][:, :-1]], axis=1)
     np.testing.assert_allclose(tr["h"], tr["z"] * h_prev + (1 - tr["z"]) * tr["h_tilde"],
                                atol=1e-12)
@@ -163,7 +147,7 @@ def test_simple_rnn_trace_arrays_match_keras(float64_keras):
     weights = [rng.normal(0, 0.5, w.shape) for w in k.get_weights()]
     k.set_weights(weights)
     tr = trace_simple_rnn_arrays(x, *weights, h0=h0)
-    np.testing.assert_allclose(tr["h"], _np(k(x, initial_state=[h0])), rtol=1e-5, atol=1e-6)
+    assert_close(tr["h"], _np(k(x, initial_state=[h0])), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(tr["h"], np.tanh(tr["z"]), atol=1e-12)
 
 
