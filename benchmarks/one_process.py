@@ -1,4 +1,4 @@
-"""lstm_np against PyTorch CPU in ONE process: the other way to read issue 4's goal.
+"""lstm_np against PyTorch CPU in ONE process: the other way to read "faster than PyTorch".
 
     python benchmarks/one_process.py                     # the five configs, 2 threads
     python benchmarks/one_process.py small large --blocks 5 --calls 20

@@ -26,8 +26,19 @@ import pytest  # noqa: E402
 def _seed_keras_initializers():
     """Keras' own initial weights (where a test lets Keras draw them) are the same on every
     run, so a trajectory comparison never passes or fails by the draw."""
-    if "keras" in sys.modules:
+    if sys.modules.get("keras") is not None:
         sys.modules["keras"].utils.set_random_seed(1234)
+
+
+@pytest.fixture
+def float64_keras():
+    """Keras in float64 under the oracle's float64 policy (keras_oracle.keras_precision);
+    each Keras layer still gets dtype="float64", since Keras caches its global dtype policy
+    from the floatx of the first layer ever made. Skips with the reason without Keras."""
+    from keras_oracle import keras_precision
+
+    with keras_precision("float64"):
+        yield
 
 
 @pytest.fixture

@@ -4,8 +4,10 @@ Every Keras weight is overwritten with random non-zero values (biases included) 
 so a weight read from the wrong path, in the wrong order or transposed shows in the outputs.
 """
 
-import keras
 import numpy as np
+from keras_oracle import assert_close, require_keras
+
+keras = require_keras()
 
 L = keras.layers
 
@@ -29,8 +31,7 @@ def assert_same(got, expected, tol=TOL):
         for g, e in zip(got, expected, strict=True):
             assert_same(g, e, tol)
         return
-    assert np.shape(got) == np.shape(expected)
-    np.testing.assert_allclose(got, expected, atol=tol, rtol=0)
+    assert_close(got, expected, rtol=0, atol=tol)
 
 def ids(B=4, T=6, vocab=20, seed=0):
     x = np.random.default_rng(seed).integers(1, vocab, size=(B, T)).astype("int32")

@@ -7,9 +7,12 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+@pytest.mark.slow  # a fresh Python process (imports, JIT) takes 4-30 s
 def test_bench_tiny(tmp_path):
     p = subprocess.run(
         [sys.executable, os.path.join(ROOT, "benchmarks", "bench.py"), "--tiny", "--out",
@@ -30,6 +33,7 @@ def test_bench_tiny(tmp_path):
     assert (tmp_path / "bench.png").stat().st_size > 0
 
 
+@pytest.mark.slow  # a fresh Python process (imports, JIT) takes 4-30 s
 def test_bench_skips_missing_contender(tmp_path, monkeypatch):
     """An optional contender that cannot be imported is skipped with a note, not a crash."""
     sys.path.insert(0, ROOT)
@@ -45,6 +49,7 @@ def test_bench_skips_missing_contender(tmp_path, monkeypatch):
     assert "keras" not in report["results"][0]["times"]
 
 
+@pytest.mark.slow  # a fresh Python process (imports, JIT) takes 4-30 s
 def test_bench_tiny_gru(tmp_path):
     """--cell gru times every contender's GRU (the harness covers GRU too)."""
     p = subprocess.run(
@@ -64,6 +69,7 @@ def _one_process(*args):
                            *args], capture_output=True, text=True, timeout=600, cwd=ROOT)
 
 
+@pytest.mark.slow  # a fresh Python process (imports, JIT) takes 4-30 s
 def test_one_process_runs_and_prints_ratios():
     p = _one_process("tutorial", "--blocks", "2", "--calls", "3")
     assert p.returncode == 0, p.stderr[-2000:]

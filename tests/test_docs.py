@@ -50,7 +50,7 @@ def test_doc_snippet_runs(code, tmp_path, monkeypatch, capsys):
 _NUMBER = re.compile(r"-?\d+\.\d+|-?\d+")
 
 
-def test_demo_doc_shows_what_the_demo_prints_now(tmp_path):
+def test_demo_doc_shows_what_the_demo_prints(tmp_path):
     """docs/demo.md quotes the demo's output: the words must be the same and the numbers
     equal to 1% (so a change of training code that moves the results fails here)."""
     from lstm_np import demo

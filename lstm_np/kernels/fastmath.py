@@ -13,7 +13,7 @@ division that may raise ZeroDivisionError is a branch, and a branch stops vector
 * ``sigmoid32``: ``0.5 + 0.5 tanh32(x / 2)``.
 
 Measured max errors against float64 ``np.tanh`` / exact sigmoid over 2e7 float32 points on
-[-30, 30] (``tests/test_kernels_lstm.py::test_fast_math_error`` re-measures them):
+[-30, 30] (``tests/kernels/test_kernels_lstm.py::test_fast_math_error`` re-measures them):
 tanh 3.9e-7 absolute (about 3 ulp at 1; most of it is the clamp at 7.905), sigmoid 2.3e-7
 (half of tanh's, plus rounding).
 Float64 never uses these: it calls libm (``LSTM_NP_FAST_MATH`` in :mod:`lstm_np.config`).

@@ -1,4 +1,4 @@
-"""Numba kernels for the GRU: the whole time loop in one compiled call.
+"""Numba kernels for the GRU: the whole time loop in compiled code.
 
 Private ``_...`` kernels behind :func:`forward` and :func:`backward`, which
 :mod:`lstm_np.kernels.api` calls (``gru_forward``/``gru_backward``). The equations are those of

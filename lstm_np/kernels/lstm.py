@@ -1,4 +1,4 @@
-"""Numba kernels for the LSTM: the whole sequence in one compiled call, forward and BPTT.
+"""Numba kernels for the LSTM: the whole time loop, forward and BPTT, in compiled code.
 
 Private ``_...`` kernels behind two entry points, :func:`forward` and :func:`backward`,
 that :mod:`lstm_np.kernels.api` calls. The equations are those
