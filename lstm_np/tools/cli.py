@@ -74,3 +74,12 @@ def _register_interop_commands() -> None:
 
 
 _register_interop_commands()
+
+
+def _register_crosscheck() -> None:
+    from .tools.crosscheck.command import crosscheck_command
+
+    main.add_command(crosscheck_command)
+
+
+_register_crosscheck()
