@@ -71,15 +71,9 @@ def _register_interop_commands() -> None:
 
     main.add_command(inspect_command)
     main.add_command(verify_command)
-
-
-_register_interop_commands()
-
-
-def _register_crosscheck() -> None:
-    from .tools.crosscheck.command import crosscheck_command
+    from .crosscheck.command import crosscheck_command
 
     main.add_command(crosscheck_command)
 
 
-_register_crosscheck()
+_register_interop_commands()

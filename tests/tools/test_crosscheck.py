@@ -26,7 +26,7 @@ def crosscheck(*args, tmp_path, backend="torch", keras_home=None):
     env = dict(os.environ, PYTHONPATH=str(ROOT), KERAS_BACKEND=backend)
     if keras_home is not None:
         env["KERAS_HOME"] = str(keras_home)
-    code = "import sys; from lstm_np.cli import main; sys.exit(main())"
+    code = "import sys; from lstm_np.tools.cli import main; sys.exit(main())"
     return subprocess.run([sys.executable, "-c", code, "crosscheck", *map(str, args)],
                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=900)
 

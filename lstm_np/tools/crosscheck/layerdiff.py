@@ -22,7 +22,7 @@ def layer_rows(workdir: Path, event: int, epoch: int, model_index: int) -> list[
     import keras
 
     import lstm_np
-    from lstm_np.interop.cli import compare
+    from lstm_np.tools.keras_check import compare
 
     with np.load(workdir / "keras.npz") as arrays:
         prefix = f"event/{event}/snapshot/{epoch}/"
