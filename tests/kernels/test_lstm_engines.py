@@ -86,7 +86,9 @@ def run_both(layers, x, dtype, init=None, mask=None, dy=None):
         names = ["x", *nb.weight_names, "h0", "c0"]
         ours = [dx["numba"], *nb.grads, *nb.state_grads]
         ref = [dx["numpy"], *np_.grads, *np_.state_grads]
-        top = max(_top(r) for r in ref)
+        # Gradients are sums of products of O(1) gates and states, so their float32
+        # rounding is ~1e-7 absolute however small the gradients themselves are.
+        top = max(max(_top(r) for r in ref), 1.0)
         for name, a, b in zip(names, ours, ref, strict=True):
             close(a, b, dtype, f"d{name}", top=top, tol=tol)
 
